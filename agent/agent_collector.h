@@ -1,0 +1,92 @@
+/*
+ * agent_collector.h - the one small interface every agent collector implements.
+ *
+ * A collector reads one kernel source (a /proc or /sys file family, a
+ * cgroup tree, NVML) and adds families to the scrape. Collectors are listed
+ * in a const table (agent_collectors.c); each is switched on or off with
+ * --collector.NAME / --no-collector.NAME and reported in
+ * node_scrape_collector_success{collector} and
+ * node_scrape_collector_duration_seconds{collector}.
+ *
+ * Rules every collector follows:
+ *  - Every path goes through agent_path() so --path.procfs, --path.sysfs,
+ *    --path.rootfs and --path.udev.data apply (the DaemonSet mounts the
+ *    host's / at /host).
+ *  - A malformed line is skipped and counted (agent_ctx_parse_error), never
+ *    a crash; collect() returns a negative errno only when the source as a
+ *    whole is unusable (file missing, unreadable): the scrape goes on and the
+ *    collector reports success 0.
+ *  - collect() runs on the collection thread, one collector at a time; it
+ *    must return before ctx->deadline_ms (monotonic), using worker threads
+ *    with a timeout for calls that can block (statfs on a hung mount).
+ *  - Per-collector state lives in the void* that init() returns; no globals.
+ */
+#ifndef AGENT_COLLECTOR_H
+#define AGENT_COLLECTOR_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "vg_buf.h"
+#include "vg_config.h"
+#include "vg_log.h"
+#include "vg_metrics.h"
+
+typedef enum {
+    AGENT_ROOT_PROC = 0,   /* --path.procfs     (default /proc) */
+    AGENT_ROOT_SYS,        /* --path.sysfs      (default /sys) */
+    AGENT_ROOT_ROOTFS,     /* --path.rootfs     (default /) */
+    AGENT_ROOT_UDEV,       /* --path.udev.data  (default /run/udev/data) */
+} agent_root;
+
+typedef struct agent_ctx {
+    const char *roots[4];        /* indexed by agent_root, no trailing '/' ("" for "/") */
+    const vg_config *cfg;        /* collector options (collector.NAME.*) */
+    vg_log *log;
+    vg_registry *reg;            /* long-lived self metrics */
+    vg_series *parse_errors;     /* vigil_agent_parse_errors_total (no labels) */
+    uint64_t deadline_ms;        /* monotonic ms by which collect must return */
+    vg_buf scratch;              /* reusable read buffer for collectors */
+} agent_ctx;
+
+typedef struct agent_collector {
+    const char *name;            /* "cpu", "meminfo", ... */
+    bool default_enabled;
+    const char *help;            /* one line, shown in --help */
+    const vg_opt_def *opts;      /* collector-specific options, or NULL */
+    size_t nopts;
+    /* Optional: allocate state. Return 0 or -errno (collector disabled). */
+    int (*init)(agent_ctx *ctx, void **state);
+    /* Add families to s. 0, or -errno when the source is unusable. */
+    int (*collect)(agent_ctx *ctx, void *state, vg_scrape *s);
+    /* Optional: free state. */
+    void (*release)(void *state);
+} agent_collector;
+
+/* The const table, in output order; defined in agent_collectors.c. */
+extern const agent_collector *const agent_collectors[];
+extern const size_t agent_ncollectors;
+
+/*
+ * Build "<root><rel>" into out (rel starts with '/'). Returns 0, or
+ * -ENAMETOOLONG. For AGENT_ROOT_ROOTFS a rel of "/" gives the root itself.
+ */
+int agent_path(const agent_ctx *ctx, agent_root root, const char *rel,
+               char *out, size_t outlen);
+
+/* Read "<root><rel>" into ctx->scratch (max 16 MiB). 0 or -errno. */
+int agent_read(agent_ctx *ctx, agent_root root, const char *rel);
+
+/* Count one skipped malformed line/file and log it at debug level. */
+void agent_ctx_parse_error(agent_ctx *ctx, const char *collector,
+                           const char *what);
+
+/*
+ * Strip the rootfs prefix from a host path so mount points are reported as
+ * the host sees them: with rootfs "/host", "/host/var" -> "/var",
+ * "/host" -> "/". Paths outside the rootfs are returned unchanged.
+ */
+const char *agent_rootfs_strip(const agent_ctx *ctx, const char *path);
+
+#endif

@@ -1,0 +1,919 @@
+/*
+ * vg_metrics.c - per-scrape family sets (arena + hash sets) and the
+ * long-lived registry.
+ *
+ * A scrape keeps every string in a chunked arena that is rewound, not
+ * freed, between scrapes. Families are found by name through an open
+ * addressing table; series are deduplicated through a second table whose
+ * slots carry a generation number, so resetting a scrape is O(1) instead
+ * of clearing the table.
+ */
+#include "vg_metrics.h"
+
+#include <errno.h>
+#include <pthread.h>
+#include <stdarg.h>
+#include <stdlib.h>
+#include <string.h>
+
+const double vg_default_buckets[11] = {.005, .01, .025, .05, .1, .25, .5, 1, 2.5, 5, 10};
+
+/* ---------------- arena ---------------- */
+
+#define CHUNK_SIZE (64u * 1024u)
+
+typedef struct chunk {
+    struct chunk *next;
+    size_t cap;
+    size_t used;
+    /* max_align_t-aligned payload follows */
+} chunk;
+
+typedef struct arena {
+    chunk *head;   /* first chunk; kept across resets */
+    chunk *cur;
+} arena;
+
+static size_t align8(size_t n) { return (n + 7u) & ~(size_t)7u; }
+
+static void *arena_alloc(arena *a, size_t n)
+{
+    n = align8(n);
+    chunk *c = a->cur;
+    while (c && c->used + n > c->cap) {
+        c = c->next;
+        if (c)
+            c->used = 0;
+    }
+    if (!c) {
+        size_t cap = n > CHUNK_SIZE ? n : CHUNK_SIZE;
+        c = malloc(sizeof(chunk) + cap);
+        if (!c)
+            return NULL;
+        c->cap = cap;
+        c->used = 0;
+        c->next = NULL;
+        if (a->cur) {
+            /* splice after cur so later chunks are still reused */
+            c->next = a->cur->next;
+            a->cur->next = c;
+        } else {
+            a->head = c;
+        }
+    }
+    a->cur = c;
+    void *p = (char *)(c + 1) + c->used;
+    c->used += n;
+    return p;
+}
+
+static char *arena_strdup(arena *a, const char *s)
+{
+    size_t n = strlen(s) + 1;
+    char *p = arena_alloc(a, n);
+    if (p)
+        memcpy(p, s, n);
+    return p;
+}
+
+static void arena_reset(arena *a)
+{
+    a->cur = a->head;
+    if (a->head)
+        a->head->used = 0;
+}
+
+static void arena_free(arena *a)
+{
+    chunk *c = a->head;
+    while (c) {
+        chunk *n = c->next;
+        free(c);
+        c = n;
+    }
+    a->head = a->cur = NULL;
+}
+
+/* ---------------- scrape ---------------- */
+
+typedef struct sample {
+    struct sample *next;
+    const char **values;
+    double value;
+    size_t nb;
+    double *bounds;
+    uint64_t *cum;
+    uint64_t count;
+    double sum;
+} sample;
+
+struct vg_family {
+    vg_scrape *s;
+    const char *name;
+    const char *help;
+    vg_mtype type;
+    size_t nlabels;
+    const char **label_names;
+    sample *head;
+    sample *tail;
+    size_t nsamples;
+};
+
+typedef struct series_slot {
+    uint64_t gen;
+    uint64_t hash;
+    const vg_family *fam;
+    const sample *smp;
+} series_slot;
+
+struct vg_scrape {
+    arena ar;
+    uint64_t gen;             /* bumped on reset; slots from older gens are empty */
+    vg_family **fams;         /* open addressing by name hash */
+    uint64_t *fam_gen;
+    size_t fam_cap;
+    size_t nfams;
+    series_slot *series;
+    size_t series_cap;
+    size_t nseries;
+    vg_family **sorted;       /* family list, sorted on demand */
+    size_t sorted_cap;
+    size_t sorted_n;
+    int sorted_valid;
+    vg_scrape_stats stats;
+};
+
+static uint64_t hash_bytes(uint64_t h, const char *s)
+{
+    /* FNV-1a, 64-bit */
+    for (; *s; s++) {
+        h ^= (unsigned char)*s;
+        h *= 1099511628211ull;
+    }
+    return h;
+}
+
+#define HASH_SEED 1469598103934665603ull
+
+int vg_scrape_new(vg_scrape **out)
+{
+    vg_scrape *s = calloc(1, sizeof *s);
+    if (!s)
+        return -ENOMEM;
+    s->gen = 1;
+    *out = s;
+    return 0;
+}
+
+void vg_scrape_free(vg_scrape *s)
+{
+    if (!s)
+        return;
+    arena_free(&s->ar);
+    free(s->fams);
+    free(s->fam_gen);
+    free(s->series);
+    free(s->sorted);
+    free(s);
+}
+
+void vg_scrape_reset(vg_scrape *s)
+{
+    arena_reset(&s->ar);
+    s->gen++;
+    s->nfams = 0;
+    s->nseries = 0;
+    s->sorted_n = 0;
+    s->sorted_valid = 0;
+    memset(&s->stats, 0, sizeof s->stats);
+}
+
+void vg_scrape_stats_get(const vg_scrape *s, vg_scrape_stats *out) { *out = s->stats; }
+
+bool vg_metric_name_valid(const char *name)
+{
+    if (!name || !*name)
+        return false;
+    for (const char *p = name; *p; p++) {
+        char c = *p;
+        bool ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || c == '_' || c == ':' ||
+                  (p != name && c >= '0' && c <= '9');
+        if (!ok)
+            return false;
+    }
+    return true;
+}
+
+bool vg_label_name_valid(const char *name)
+{
+    if (!name || !*name || (name[0] == '_' && name[1] == '_'))
+        return false;
+    for (const char *p = name; *p; p++) {
+        char c = *p;
+        bool ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || c == '_' ||
+                  (p != name && c >= '0' && c <= '9');
+        if (!ok)
+            return false;
+    }
+    return true;
+}
+
+static int fam_table_grow(vg_scrape *s)
+{
+    size_t ncap = s->fam_cap ? s->fam_cap * 2 : 256;
+    vg_family **nf = calloc(ncap, sizeof *nf);
+    uint64_t *ng = calloc(ncap, sizeof *ng);
+    if (!nf || !ng) {
+        free(nf);
+        free(ng);
+        return -ENOMEM;
+    }
+    for (size_t i = 0; i < s->fam_cap; i++) {
+        if (s->fam_gen[i] != s->gen)
+            continue;
+        vg_family *f = s->fams[i];
+        size_t j = hash_bytes(HASH_SEED, f->name) & (ncap - 1);
+        while (ng[j] == s->gen)
+            j = (j + 1) & (ncap - 1);
+        nf[j] = f;
+        ng[j] = s->gen;
+    }
+    free(s->fams);
+    free(s->fam_gen);
+    s->fams = nf;
+    s->fam_gen = ng;
+    s->fam_cap = ncap;
+    return 0;
+}
+
+static vg_family *fam_lookup(const vg_scrape *s, const char *name, size_t *slot)
+{
+    if (!s->fam_cap)
+        return NULL;
+    size_t j = hash_bytes(HASH_SEED, name) & (s->fam_cap - 1);
+    while (s->fam_gen[j] == s->gen) {
+        if (strcmp(s->fams[j]->name, name) == 0)
+            return s->fams[j];
+        j = (j + 1) & (s->fam_cap - 1);
+    }
+    if (slot)
+        *slot = j;
+    return NULL;
+}
+
+vg_family *vg_scrape_family(vg_scrape *s, const char *name, vg_mtype type,
+                            const char *help, size_t nlabels,
+                            const char *const *label_names)
+{
+    if (!s)
+        return NULL;
+    if (!vg_metric_name_valid(name) || nlabels > VG_MAX_LABELS ||
+        (nlabels && !label_names) || (unsigned)type > VG_MT_UNTYPED) {
+        s->stats.invalid++;
+        return NULL;
+    }
+    for (size_t i = 0; i < nlabels; i++) {
+        if (!vg_label_name_valid(label_names[i]) ||
+            (type == VG_MT_HISTOGRAM && strcmp(label_names[i], "le") == 0)) {
+            s->stats.invalid++;
+            return NULL;
+        }
+        for (size_t j = 0; j < i; j++) {
+            if (strcmp(label_names[i], label_names[j]) == 0) {
+                s->stats.invalid++;
+                return NULL;
+            }
+        }
+    }
+    vg_family *f = fam_lookup(s, name, NULL);
+    if (f) {
+        bool same = f->type == type && f->nlabels == nlabels;
+        for (size_t i = 0; same && i < nlabels; i++)
+            same = strcmp(f->label_names[i], label_names[i]) == 0;
+        if (!same) {
+            s->stats.conflicts++;
+            return NULL;
+        }
+        return f;
+    }
+    if ((s->nfams + 1) * 2 > s->fam_cap && fam_table_grow(s))
+        goto nomem;
+    size_t slot = 0;
+    fam_lookup(s, name, &slot);
+
+    f = arena_alloc(&s->ar, sizeof *f);
+    if (!f)
+        goto nomem;
+    memset(f, 0, sizeof *f);
+    f->s = s;
+    f->type = type;
+    f->nlabels = nlabels;
+    f->name = arena_strdup(&s->ar, name);
+    f->help = arena_strdup(&s->ar, help ? help : "");
+    if (nlabels) {
+        f->label_names = arena_alloc(&s->ar, nlabels * sizeof(char *));
+        if (!f->label_names)
+            goto nomem;
+        for (size_t i = 0; i < nlabels; i++) {
+            f->label_names[i] = arena_strdup(&s->ar, label_names[i]);
+            if (!f->label_names[i])
+                goto nomem;
+        }
+    }
+    if (!f->name || !f->help)
+        goto nomem;
+    s->fams[slot] = f;
+    s->fam_gen[slot] = s->gen;
+    s->nfams++;
+    s->sorted_valid = 0;
+    return f;
+nomem:
+    s->stats.invalid++;
+    return NULL;
+}
+
+static uint64_t series_hash(const vg_family *f, const char *const *values)
+{
+    uint64_t h = hash_bytes(HASH_SEED, f->name);
+    for (size_t i = 0; i < f->nlabels; i++) {
+        h ^= 0xff;
+        h *= 1099511628211ull;
+        h = hash_bytes(h, values[i] ? values[i] : "");
+    }
+    return h;
+}
+
+static bool series_equal(const vg_family *f, const sample *smp, const char *const *values)
+{
+    for (size_t i = 0; i < f->nlabels; i++) {
+        const char *v = values[i] ? values[i] : "";
+        if (strcmp(smp->values[i], v) != 0)
+            return false;
+    }
+    return true;
+}
+
+static int series_grow(vg_scrape *s)
+{
+    size_t ncap = s->series_cap ? s->series_cap * 2 : 1024;
+    series_slot *ns = calloc(ncap, sizeof *ns);
+    if (!ns)
+        return -ENOMEM;
+    for (size_t i = 0; i < s->series_cap; i++) {
+        series_slot *o = &s->series[i];
+        if (o->gen != s->gen)
+            continue;
+        size_t j = o->hash & (ncap - 1);
+        while (ns[j].gen == s->gen)
+            j = (j + 1) & (ncap - 1);
+        ns[j] = *o;
+    }
+    free(s->series);
+    s->series = ns;
+    s->series_cap = ncap;
+    return 0;
+}
+
+/* Find the slot for (f, values); returns true when the series exists. */
+static bool series_find(vg_scrape *s, const vg_family *f, const char *const *values,
+                        uint64_t h, size_t *slot)
+{
+    size_t j = h & (s->series_cap - 1);
+    while (s->series[j].gen == s->gen) {
+        series_slot *o = &s->series[j];
+        if (o->hash == h && o->fam == f && series_equal(f, o->smp, values))
+            return true;
+        j = (j + 1) & (s->series_cap - 1);
+    }
+    *slot = j;
+    return false;
+}
+
+static sample *sample_new(vg_family *f, const char *const *values)
+{
+    vg_scrape *s = f->s;
+    if ((s->nseries + 1) * 2 > s->series_cap && series_grow(s))
+        return NULL;
+    uint64_t h = series_hash(f, values);
+    size_t slot = 0;
+    if (series_find(s, f, values, h, &slot)) {
+        s->stats.duplicates++;
+        errno = EEXIST;
+        return NULL;
+    }
+    sample *smp = arena_alloc(&s->ar, sizeof *smp);
+    if (!smp)
+        goto nomem;
+    memset(smp, 0, sizeof *smp);
+    if (f->nlabels) {
+        smp->values = arena_alloc(&s->ar, f->nlabels * sizeof(char *));
+        if (!smp->values)
+            goto nomem;
+        for (size_t i = 0; i < f->nlabels; i++) {
+            smp->values[i] = arena_strdup(&s->ar, values[i] ? values[i] : "");
+            if (!smp->values[i])
+                goto nomem;
+        }
+    }
+    s->series[slot].gen = s->gen;
+    s->series[slot].hash = h;
+    s->series[slot].fam = f;
+    s->series[slot].smp = smp;
+    s->nseries++;
+    if (f->tail)
+        f->tail->next = smp;
+    else
+        f->head = smp;
+    f->tail = smp;
+    f->nsamples++;
+    s->stats.series++;
+    return smp;
+nomem:
+    s->stats.invalid++;
+    errno = ENOMEM;
+    return NULL;
+}
+
+int vg_family_addv(vg_family *f, double value, const char *const *values)
+{
+    if (!f)
+        return -EINVAL;
+    if (f->type == VG_MT_HISTOGRAM || (f->nlabels && !values)) {
+        f->s->stats.invalid++;
+        return -EINVAL;
+    }
+    sample *smp = sample_new(f, values);
+    if (!smp)
+        return -errno;
+    smp->value = value;
+    return 0;
+}
+
+int vg_family_add(vg_family *f, double value, ...)
+{
+    if (!f)
+        return -EINVAL;
+    const char *vals[VG_MAX_LABELS];
+    va_list ap;
+    va_start(ap, value);
+    for (size_t i = 0; i < f->nlabels; i++)
+        vals[i] = va_arg(ap, const char *);
+    va_end(ap);
+    return vg_family_addv(f, value, vals);
+}
+
+int vg_scrape_add1(vg_scrape *s, const char *name, vg_mtype type, const char *help,
+                   double value)
+{
+    vg_family *f = vg_scrape_family(s, name, type, help, 0, NULL);
+    return vg_family_addv(f, value, NULL);
+}
+
+int vg_family_add_histogram(vg_family *f, const double *bounds, const uint64_t *cumulative,
+                            size_t n, uint64_t count, double sum,
+                            const char *const *values)
+{
+    if (!f)
+        return -EINVAL;
+    if (f->type != VG_MT_HISTOGRAM || (n && (!bounds || !cumulative)) ||
+        (f->nlabels && !values)) {
+        f->s->stats.invalid++;
+        return -EINVAL;
+    }
+    for (size_t i = 1; i < n; i++) {
+        if (!(bounds[i] > bounds[i - 1]) || cumulative[i] < cumulative[i - 1]) {
+            f->s->stats.invalid++;
+            return -EINVAL;
+        }
+    }
+    if (n && cumulative[n - 1] > count) {
+        f->s->stats.invalid++;
+        return -EINVAL;
+    }
+    sample *smp = sample_new(f, values);
+    if (!smp)
+        return -errno;
+    smp->nb = n;
+    smp->count = count;
+    smp->sum = sum;
+    if (n) {
+        smp->bounds = arena_alloc(&f->s->ar, n * sizeof(double));
+        smp->cum = arena_alloc(&f->s->ar, n * sizeof(uint64_t));
+        if (!smp->bounds || !smp->cum) {
+            smp->nb = 0; /* keep the sample consistent; count it invalid */
+            f->s->stats.invalid++;
+            return -ENOMEM;
+        }
+        memcpy(smp->bounds, bounds, n * sizeof(double));
+        memcpy(smp->cum, cumulative, n * sizeof(uint64_t));
+    }
+    return 0;
+}
+
+size_t vg_scrape_family_count(const vg_scrape *s) { return s->nfams; }
+
+static int fam_cmp(const void *a, const void *b)
+{
+    const vg_family *fa = *(const vg_family *const *)a;
+    const vg_family *fb = *(const vg_family *const *)b;
+    return strcmp(fa->name, fb->name);
+}
+
+const vg_family *const *vg_scrape_families_sorted(vg_scrape *s)
+{
+    if (s->sorted_valid)
+        return (const vg_family *const *)s->sorted;
+    if (s->nfams > s->sorted_cap) {
+        size_t ncap = s->nfams * 2;
+        vg_family **n = realloc(s->sorted, ncap * sizeof *n);
+        if (!n)
+            return NULL;
+        s->sorted = n;
+        s->sorted_cap = ncap;
+    }
+    size_t k = 0;
+    for (size_t i = 0; i < s->fam_cap; i++)
+        if (s->fam_gen[i] == s->gen)
+            s->sorted[k++] = s->fams[i];
+    if (k)
+        qsort(s->sorted, k, sizeof *s->sorted, fam_cmp);
+    s->sorted_n = k;
+    s->sorted_valid = 1;
+    return (const vg_family *const *)s->sorted;
+}
+
+const vg_family *vg_scrape_find(const vg_scrape *s, const char *name)
+{
+    return fam_lookup(s, name, NULL);
+}
+
+const char *vg_family_name(const vg_family *f) { return f->name; }
+const char *vg_family_help(const vg_family *f) { return f->help; }
+vg_mtype vg_family_type(const vg_family *f) { return f->type; }
+size_t vg_family_nlabels(const vg_family *f) { return f->nlabels; }
+const char *vg_family_label_name(const vg_family *f, size_t i) { return f->label_names[i]; }
+size_t vg_family_sample_count(const vg_family *f) { return f->nsamples; }
+
+void vg_family_sample(const vg_family *f, size_t i, vg_sample_view *out)
+{
+    const sample *smp = f->head;
+    while (smp && i--)
+        smp = smp->next;
+    memset(out, 0, sizeof *out);
+    if (!smp)
+        return;
+    out->values = (const char *const *)smp->values;
+    out->value = smp->value;
+    out->nbuckets = smp->nb;
+    out->bounds = smp->bounds;
+    out->cumulative = smp->cum;
+    out->count = smp->count;
+    out->sum = smp->sum;
+}
+
+void vg_family_iter_init(const vg_family *f, vg_sample_iter *it) { it->p = f->head; }
+
+bool vg_family_iter_next(vg_sample_iter *it, vg_sample_view *out)
+{
+    const sample *smp = it->p;
+    if (!smp)
+        return false;
+    out->values = (const char *const *)smp->values;
+    out->value = smp->value;
+    out->nbuckets = smp->nb;
+    out->bounds = smp->bounds;
+    out->cumulative = smp->cum;
+    out->count = smp->count;
+    out->sum = smp->sum;
+    it->p = smp->next;
+    return true;
+}
+
+/* ---------------- registry ---------------- */
+
+struct vg_series {
+    vg_metric *m;
+    vg_series *next;
+    char **values;
+    double value;
+    uint64_t *buckets;   /* histogram: per-bucket (non-cumulative) counts */
+    uint64_t count;
+    double sum;
+};
+
+struct vg_metric {
+    vg_registry *r;
+    vg_metric *next;
+    char *name;
+    char *help;
+    vg_mtype type;
+    size_t nlabels;
+    char **label_names;
+    double *bounds;
+    size_t nbounds;
+    size_t max_series;
+    size_t nseries;
+    vg_series *head;
+    vg_series *tail;
+};
+
+typedef struct collector_cb {
+    vg_collect_fn fn;
+    void *ud;
+} collector_cb;
+
+struct vg_registry {
+    pthread_mutex_t mu;
+    vg_metric *head;
+    vg_metric *tail;
+    collector_cb *cbs;
+    size_t ncbs;
+    uint64_t dropped;
+};
+
+int vg_registry_new(vg_registry **out)
+{
+    vg_registry *r = calloc(1, sizeof *r);
+    if (!r)
+        return -ENOMEM;
+    pthread_mutex_init(&r->mu, NULL);
+    *out = r;
+    return 0;
+}
+
+static void series_free(vg_series *s, size_t nlabels)
+{
+    for (size_t i = 0; i < nlabels; i++)
+        free(s->values[i]);
+    free(s->values);
+    free(s->buckets);
+    free(s);
+}
+
+static void metric_free(vg_metric *m)
+{
+    if (!m)
+        return;
+    vg_series *s = m->head;
+    while (s) {
+        vg_series *n = s->next;
+        series_free(s, m->nlabels);
+        s = n;
+    }
+    for (size_t i = 0; i < m->nlabels; i++)
+        free(m->label_names[i]);
+    free(m->label_names);
+    free(m->bounds);
+    free(m->name);
+    free(m->help);
+    free(m);
+}
+
+void vg_registry_free(vg_registry *r)
+{
+    if (!r)
+        return;
+    vg_metric *m = r->head;
+    while (m) {
+        vg_metric *n = m->next;
+        metric_free(m);
+        m = n;
+    }
+    free(r->cbs);
+    pthread_mutex_destroy(&r->mu);
+    free(r);
+}
+
+vg_metric *vg_registry_add(vg_registry *r, const char *name, vg_mtype type, const char *help,
+                           size_t nlabels, const char *const *label_names,
+                           const double *buckets, size_t nbuckets, size_t max_series)
+{
+    if (!r || !vg_metric_name_valid(name) || nlabels > VG_MAX_LABELS ||
+        (unsigned)type > VG_MT_UNTYPED)
+        return NULL;
+    for (size_t i = 0; i < nlabels; i++)
+        if (!vg_label_name_valid(label_names[i]))
+            return NULL;
+    if (type == VG_MT_HISTOGRAM && !buckets) {
+        buckets = vg_default_buckets;
+        nbuckets = sizeof vg_default_buckets / sizeof vg_default_buckets[0];
+    }
+    for (size_t i = 1; type == VG_MT_HISTOGRAM && i < nbuckets; i++)
+        if (!(buckets[i] > buckets[i - 1]))
+            return NULL;
+
+    vg_metric *m = calloc(1, sizeof *m);
+    if (!m)
+        return NULL;
+    m->r = r;
+    m->type = type;
+    m->max_series = max_series ? max_series : 1000;
+    m->name = strdup(name);
+    m->help = strdup(help ? help : "");
+    m->nlabels = nlabels;
+    if (nlabels) {
+        m->label_names = calloc(nlabels, sizeof(char *));
+        if (!m->label_names)
+            goto fail;
+        for (size_t i = 0; i < nlabels; i++)
+            if (!(m->label_names[i] = strdup(label_names[i])))
+                goto fail;
+    }
+    if (type == VG_MT_HISTOGRAM) {
+        m->bounds = malloc(nbuckets * sizeof(double));
+        if (!m->bounds && nbuckets)
+            goto fail;
+        if (nbuckets)
+            memcpy(m->bounds, buckets, nbuckets * sizeof(double));
+        m->nbounds = nbuckets;
+    }
+    if (!m->name || !m->help)
+        goto fail;
+
+    pthread_mutex_lock(&r->mu);
+    for (vg_metric *o = r->head; o; o = o->next) {
+        if (strcmp(o->name, name) == 0) {
+            pthread_mutex_unlock(&r->mu);
+            goto fail;
+        }
+    }
+    if (r->tail)
+        r->tail->next = m;
+    else
+        r->head = m;
+    r->tail = m;
+    pthread_mutex_unlock(&r->mu);
+    return m;
+fail:
+    metric_free(m);
+    return NULL;
+}
+
+vg_series *vg_metric_with(vg_metric *m, const char *const *values)
+{
+    if (!m)
+        return NULL;
+    vg_registry *r = m->r;
+    pthread_mutex_lock(&r->mu);
+    vg_series *s;
+    for (s = m->head; s; s = s->next) {
+        size_t i;
+        for (i = 0; i < m->nlabels; i++) {
+            const char *v = values[i] ? values[i] : "";
+            if (strcmp(s->values[i], v) != 0)
+                break;
+        }
+        if (i == m->nlabels)
+            goto out;
+    }
+    if (m->nseries >= m->max_series) {
+        r->dropped++;
+        s = NULL;
+        goto out;
+    }
+    s = calloc(1, sizeof *s);
+    if (!s)
+        goto out;
+    s->m = m;
+    if (m->nlabels) {
+        s->values = calloc(m->nlabels, sizeof(char *));
+        if (!s->values) {
+            free(s);
+            s = NULL;
+            goto out;
+        }
+        for (size_t i = 0; i < m->nlabels; i++) {
+            s->values[i] = strdup(values[i] ? values[i] : "");
+            if (!s->values[i]) {
+                series_free(s, i);
+                s = NULL;
+                goto out;
+            }
+        }
+    }
+    if (m->type == VG_MT_HISTOGRAM && m->nbounds) {
+        s->buckets = calloc(m->nbounds, sizeof(uint64_t));
+        if (!s->buckets) {
+            series_free(s, m->nlabels);
+            s = NULL;
+            goto out;
+        }
+    }
+    if (m->tail)
+        m->tail->next = s;
+    else
+        m->head = s;
+    m->tail = s;
+    m->nseries++;
+out:
+    pthread_mutex_unlock(&r->mu);
+    return s;
+}
+
+vg_series *vg_metric_series0(vg_metric *m) { return vg_metric_with(m, NULL); }
+
+void vg_series_inc(vg_series *s) { vg_series_add(s, 1); }
+
+void vg_series_add(vg_series *s, double v)
+{
+    if (!s || !(v >= 0) || s->m->type == VG_MT_HISTOGRAM)
+        return;
+    pthread_mutex_lock(&s->m->r->mu);
+    s->value += v;
+    pthread_mutex_unlock(&s->m->r->mu);
+}
+
+void vg_series_set(vg_series *s, double v)
+{
+    if (!s || s->m->type == VG_MT_HISTOGRAM || s->m->type == VG_MT_COUNTER)
+        return;
+    pthread_mutex_lock(&s->m->r->mu);
+    s->value = v;
+    pthread_mutex_unlock(&s->m->r->mu);
+}
+
+void vg_series_observe(vg_series *s, double v)
+{
+    if (!s || s->m->type != VG_MT_HISTOGRAM || v != v)
+        return;
+    vg_metric *m = s->m;
+    pthread_mutex_lock(&m->r->mu);
+    for (size_t i = 0; i < m->nbounds; i++) {
+        if (v <= m->bounds[i]) {
+            s->buckets[i]++;
+            break;
+        }
+    }
+    s->count++;
+    s->sum += v;
+    pthread_mutex_unlock(&m->r->mu);
+}
+
+double vg_series_value(vg_series *s)
+{
+    if (!s)
+        return 0;
+    pthread_mutex_lock(&s->m->r->mu);
+    double v = s->value;
+    pthread_mutex_unlock(&s->m->r->mu);
+    return v;
+}
+
+int vg_registry_add_collector(vg_registry *r, vg_collect_fn fn, void *ud)
+{
+    pthread_mutex_lock(&r->mu);
+    collector_cb *n = realloc(r->cbs, (r->ncbs + 1) * sizeof *n);
+    if (!n) {
+        pthread_mutex_unlock(&r->mu);
+        return -ENOMEM;
+    }
+    n[r->ncbs].fn = fn;
+    n[r->ncbs].ud = ud;
+    r->cbs = n;
+    r->ncbs++;
+    pthread_mutex_unlock(&r->mu);
+    return 0;
+}
+
+int vg_registry_collect(vg_registry *r, vg_scrape *s)
+{
+    int rc = 0;
+    uint64_t cum[64];
+    pthread_mutex_lock(&r->mu);
+    for (vg_metric *m = r->head; m; m = m->next) {
+        vg_family *f = vg_scrape_family(s, m->name, m->type, m->help, m->nlabels,
+                                        (const char *const *)m->label_names);
+        if (!f) {
+            rc = -EINVAL;
+            continue;
+        }
+        for (vg_series *se = m->head; se; se = se->next) {
+            const char *const *vals = (const char *const *)se->values;
+            if (m->type == VG_MT_HISTOGRAM) {
+                size_t n = m->nbounds < 64 ? m->nbounds : 64;
+                uint64_t acc = 0;
+                for (size_t i = 0; i < n; i++) {
+                    acc += se->buckets[i];
+                    cum[i] = acc;
+                }
+                vg_family_add_histogram(f, m->bounds, cum, n, se->count, se->sum, vals);
+            } else {
+                vg_family_addv(f, se->value, vals);
+            }
+        }
+    }
+    double dropped = (double)r->dropped;
+    size_t ncbs = r->ncbs;
+    collector_cb cbs[32];
+    if (ncbs > 32)
+        ncbs = 32;
+    memcpy(cbs, r->cbs, ncbs * sizeof *cbs);
+    pthread_mutex_unlock(&r->mu);
+
+    vg_scrape_add1(s, "vigil_metrics_series_dropped_total", VG_MT_COUNTER,
+                   "Label combinations refused because a family reached its series cap.",
+                   dropped);
+    for (size_t i = 0; i < ncbs; i++)
+        cbs[i].fn(s, cbs[i].ud);
+    return rc;
+}

@@ -1,0 +1,123 @@
+/*
+ * vg_procself.c - process_* self metrics (the names Prometheus client
+ * libraries use) and vigil_build_info, read from /proc/self at scrape time.
+ */
+#include <dirent.h>
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/resource.h>
+#include <unistd.h>
+
+#include "vg_procself.h"
+#include "vg_buf.h"
+#include "vg_parse.h"
+
+#ifndef VG_VERSION
+#define VG_VERSION "dev"
+#endif
+#ifndef VG_REVISION
+#define VG_REVISION "unknown"
+#endif
+
+static int count_fds(const char *procfs)
+{
+    char path[300];
+    snprintf(path, sizeof path, "%s/self/fd", procfs);
+    DIR *d = opendir(path);
+    if (!d)
+        return -errno;
+    int n = 0;
+    struct dirent *de;
+    while ((de = readdir(d)) != NULL)
+        if (de->d_name[0] != '.')
+            n++;
+    closedir(d);
+    return n - 1; /* the directory stream's own fd */
+}
+
+/* boot time from /proc/stat btime, for start time */
+static int boot_time(const char *procfs, vg_buf *b, double *out)
+{
+    char path[300];
+    snprintf(path, sizeof path, "%s/stat", procfs);
+    int rc = vg_buf_read_file(b, path, 1 << 22);
+    if (rc)
+        return rc;
+    vg_lines it;
+    vg_slice line;
+    vg_lines_init(&it, b->data, b->len);
+    while (vg_lines_next(&it, &line)) {
+        vg_slice f[2];
+        if (vg_fields(line, f, 2) == 2 && vg_slice_eq(f[0], "btime")) {
+            uint64_t v;
+            if (vg_parse_u64(f[1], &v) == 0) {
+                *out = (double)v;
+                return 0;
+            }
+        }
+    }
+    return -ENOENT;
+}
+
+static void collect(vg_scrape *s, void *ud)
+{
+    vg_procself *ps = ud;
+    vg_buf b = VG_BUF_INIT;
+    char path[300];
+    long tick = sysconf(_SC_CLK_TCK);
+    long page = sysconf(_SC_PAGESIZE);
+
+    vg_family *bi = vg_scrape_family(s, "vigil_build_info", VG_MT_GAUGE,
+                                     "Version and revision Vigil was built from; always 1.", 2,
+                                     (const char *[]){"version", "revision"});
+    vg_family_add(bi, 1, VG_VERSION, VG_REVISION);
+
+    snprintf(path, sizeof path, "%s/self/stat", ps->procfs);
+    if (vg_buf_read_file(&b, path, 4096) == 0) {
+        /* fields after the ")" closing comm: state is field 3 */
+        char *rp = strrchr(b.data, ')');
+        if (rp) {
+            vg_slice rest = {rp + 2, b.len - (size_t)(rp + 2 - b.data)};
+            vg_slice f[24];
+            size_t n = vg_fields(rest, f, 24);
+            uint64_t ut, st, start, vsize, rss;
+            /* rest[0] is field 3 (state): utime=14, stime=15, starttime=22, vsize=23, rss=24 */
+            if (n >= 22 && !vg_parse_u64(f[11], &ut) && !vg_parse_u64(f[12], &st) &&
+                !vg_parse_u64(f[19], &start) && !vg_parse_u64(f[20], &vsize) &&
+                !vg_parse_u64(f[21], &rss)) {
+                vg_scrape_add1(s, "process_cpu_seconds_total", VG_MT_COUNTER,
+                               "Total user and system CPU time spent in seconds.",
+                               (double)(ut + st) / (double)tick);
+                vg_scrape_add1(s, "process_virtual_memory_bytes", VG_MT_GAUGE,
+                               "Virtual memory size in bytes.", (double)vsize);
+                vg_scrape_add1(s, "process_resident_memory_bytes", VG_MT_GAUGE,
+                               "Resident memory size in bytes.", (double)rss * (double)page);
+                double bt;
+                vg_buf tmp = VG_BUF_INIT;
+                if (boot_time(ps->procfs, &tmp, &bt) == 0)
+                    vg_scrape_add1(s, "process_start_time_seconds", VG_MT_GAUGE,
+                                   "Start time of the process since unix epoch in seconds.",
+                                   bt + (double)start / (double)tick);
+                vg_buf_release(&tmp);
+            }
+        }
+    }
+    int fds = count_fds(ps->procfs);
+    if (fds >= 0)
+        vg_scrape_add1(s, "process_open_fds", VG_MT_GAUGE, "Number of open file descriptors.",
+                       fds);
+    struct rlimit rl;
+    if (getrlimit(RLIMIT_NOFILE, &rl) == 0)
+        vg_scrape_add1(s, "process_max_fds", VG_MT_GAUGE,
+                       "Maximum number of open file descriptors.",
+                       rl.rlim_cur == RLIM_INFINITY ? -1 : (double)rl.rlim_cur);
+    vg_buf_release(&b);
+}
+
+int vg_procself_register(vg_registry *reg, vg_procself *ps, const char *procfs)
+{
+    snprintf(ps->procfs, sizeof ps->procfs, "%s", procfs);
+    return vg_registry_add_collector(reg, collect, ps);
+}
