@@ -66,6 +66,7 @@ ifneq ($(wildcard tests/kubesim/kubesim_main.c),)
 BINS += $(BIN)/kubesim
 endif
 
+.SECONDARY:
 .PHONY: all deps test check unit integration run bench fuzz fuzz-smoke clean help
 all: $(BINS) $(HELPER_BINS)
 

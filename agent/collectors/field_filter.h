@@ -1,0 +1,41 @@
+/*
+ * field_filter.h - the "which fields to report" filter of the vmstat and
+ * netstat collectors (--collector.vmstat.fields, --collector.netstat.fields).
+ *
+ * node_exporter takes a Go regular expression. Matching a regex per field
+ * per scrape is the costliest part of those collectors, so the default
+ * pattern is matched by a hand-written function the collector supplies
+ * (tested to agree with the pattern); only a user-supplied pattern is
+ * compiled, once, as a POSIX extended regex (\d and \w are translated;
+ * other Go-only syntax such as (?i) is rejected as invalid).
+ */
+#ifndef FIELD_FILTER_H
+#define FIELD_FILTER_H
+
+#include <regex.h>
+#include <stdbool.h>
+
+typedef bool (*field_filter_builtin_fn)(const char *name);
+
+/* Caller's storage; _init then _release. Not thread-safe (one collector). */
+typedef struct field_filter {
+    const char *def;                 /* the default pattern (static string) */
+    field_filter_builtin_fn builtin; /* matches exactly what def matches */
+    char *pattern;                   /* user pattern in effect (heap), or NULL */
+    regex_t re;                      /* compiled pattern when pattern != NULL */
+} field_filter;
+
+void field_filter_init(field_filter *f, const char *def, field_filter_builtin_fn builtin);
+void field_filter_release(field_filter *f);
+
+/*
+ * Switch to pattern (NULL, "" or the default = the built-in matcher).
+ * Returns 0, -EINVAL for a pattern that does not compile, -ENOMEM; on
+ * failure the filter keeps its previous pattern.
+ */
+int field_filter_set(field_filter *f, const char *pattern);
+
+/* Whether the NUL-terminated field name is reported. */
+bool field_filter_match(const field_filter *f, const char *name);
+
+#endif

@@ -1,0 +1,27 @@
+/*
+ * proc_meminfo.h - the `meminfo` collector: /proc/meminfo as
+ * node_memory_<Field>[_bytes] gauges, named as node_exporter names them.
+ *
+ * The field name is kept as the kernel writes it, "(x)" becomes "_x"
+ * (Active(anon) -> node_memory_Active_anon_bytes); a value with a unit
+ * (always kB) is turned into bytes and gets the _bytes suffix, a value
+ * without one (HugePages_Total) is reported as is.
+ */
+#ifndef PROC_MEMINFO_H
+#define PROC_MEMINFO_H
+
+#include <stddef.h>
+
+#include "agent_collector.h"
+
+/*
+ * Parse a /proc/meminfo buffer into s. Malformed lines (no ':', a bad
+ * number, an unknown unit, a name that cannot be a metric name) are
+ * skipped and counted in *skipped. Returns the number of fields added, or
+ * -EINVAL when none was usable.
+ */
+int proc_meminfo_parse(const char *buf, size_t len, vg_scrape *s, unsigned *skipped);
+
+extern const agent_collector agent_collector_meminfo;
+
+#endif

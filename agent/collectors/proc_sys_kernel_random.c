@@ -1,0 +1,55 @@
+/*
+ * proc_sys_kernel_random.c - the `entropy` collector (node_exporter
+ * compatible). As in node_exporter, the available-bits gauge read first is
+ * kept when poolsize then fails; the collector still reports failure.
+ */
+#include "proc_sys_kernel_random.h"
+
+#include <errno.h>
+
+#include "vg_parse.h"
+
+int proc_sys_kernel_random_parse(const char *buf, size_t len, proc_random_file which,
+                                 vg_scrape *s)
+{
+    uint64_t v;
+    if (vg_parse_u64(vg_slice_trim((vg_slice){buf, len}), &v))
+        return -EINVAL;
+    if (which == PROC_RANDOM_ENTROPY_AVAIL)
+        vg_scrape_add1(s, "node_entropy_available_bits", VG_MT_GAUGE,
+                       "Bits of available entropy.", (double)v);
+    else
+        vg_scrape_add1(s, "node_entropy_pool_size_bits", VG_MT_GAUGE,
+                       "Bits of entropy pool.", (double)v);
+    return 1;
+}
+
+static int entropy_collect(agent_ctx *ctx, void *state, vg_scrape *s)
+{
+    int rc = agent_read(ctx, AGENT_ROOT_PROC, "/sys/kernel/random/entropy_avail");
+    if (rc)
+        return rc;
+    rc = proc_sys_kernel_random_parse(ctx->scratch.data, ctx->scratch.len,
+                                      PROC_RANDOM_ENTROPY_AVAIL, s);
+    if (rc < 0) {
+        agent_ctx_parse_error(ctx, "entropy", "/proc/sys/kernel/random/entropy_avail");
+        return rc;
+    }
+    rc = agent_read(ctx, AGENT_ROOT_PROC, "/sys/kernel/random/poolsize");
+    if (rc)
+        return rc;
+    rc = proc_sys_kernel_random_parse(ctx->scratch.data, ctx->scratch.len,
+                                      PROC_RANDOM_POOLSIZE, s);
+    if (rc < 0) {
+        agent_ctx_parse_error(ctx, "entropy", "/proc/sys/kernel/random/poolsize");
+        return rc;
+    }
+    return 0;
+}
+
+const agent_collector agent_collector_entropy = {
+    .name = "entropy",
+    .default_enabled = true,
+    .help = "Kernel entropy pool from /proc/sys/kernel/random (node_entropy_*)",
+    .collect = entropy_collect,
+};

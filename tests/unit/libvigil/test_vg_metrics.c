@@ -1,0 +1,208 @@
+/* Unit tests for vg_metrics: families, duplicate-proofing, registry. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+#include <errno.h>
+#include <math.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "vg_metrics.h"
+
+static void test_family_and_samples(void **st)
+{
+    vg_scrape *s;
+    assert_int_equal(vg_scrape_new(&s), 0);
+    vg_family *f = vg_scrape_family(s, "node_cpu_seconds_total", VG_MT_COUNTER, "help", 2,
+                                    (const char *[]){"cpu", "mode"});
+    assert_non_null(f);
+    assert_int_equal(vg_family_add(f, 1.5, "0", "user"), 0);
+    assert_int_equal(vg_family_add(f, 2.5, "0", "system"), 0);
+    assert_int_equal(vg_family_add(f, 3, "1", "user"), 0);
+    assert_int_equal(vg_family_sample_count(f), 3);
+    vg_sample_view v;
+    vg_family_sample(f, 1, &v);
+    assert_string_equal(v.values[0], "0");
+    assert_string_equal(v.values[1], "system");
+    assert_true(v.value == 2.5);
+    vg_scrape_free(s);
+}
+
+static void test_duplicate_series_rejected(void **st)
+{
+    vg_scrape *s;
+    vg_scrape_new(&s);
+    vg_family *f = vg_scrape_family(s, "x_bytes", VG_MT_GAUGE, "h", 1, (const char *[]){"device"});
+    assert_int_equal(vg_family_add(f, 1, "sda"), 0);
+    assert_int_equal(vg_family_add(f, 2, "sda"), -EEXIST);
+    /* the same family declared again (another collector) is the same family */
+    vg_family *g = vg_scrape_family(s, "x_bytes", VG_MT_GAUGE, "h", 1, (const char *[]){"device"});
+    assert_ptr_equal(f, g);
+    assert_int_equal(vg_family_add(g, 3, "sda"), -EEXIST);
+    assert_int_equal(vg_family_add(g, 3, "sdb"), 0);
+    vg_scrape_stats stats;
+    vg_scrape_stats_get(s, &stats);
+    assert_int_equal(stats.duplicates, 2);
+    assert_int_equal(stats.series, 2);
+    /* NULL label value is the empty string, so "" and NULL collide */
+    vg_family *h = vg_scrape_family(s, "y", VG_MT_GAUGE, "h", 1, (const char *[]){"a"});
+    assert_int_equal(vg_family_add(h, 1, ""), 0);
+    assert_int_equal(vg_family_add(h, 1, (const char *)NULL), -EEXIST);
+    vg_scrape_free(s);
+}
+
+static void test_conflicting_family(void **st)
+{
+    vg_scrape *s;
+    vg_scrape_new(&s);
+    assert_non_null(vg_scrape_family(s, "a", VG_MT_GAUGE, "h", 0, NULL));
+    assert_null(vg_scrape_family(s, "a", VG_MT_COUNTER, "h", 0, NULL));
+    assert_null(vg_scrape_family(s, "a", VG_MT_GAUGE, "h", 1, (const char *[]){"l"}));
+    /* NULL family: adds are harmless no-ops */
+    assert_int_equal(vg_family_add(NULL, 1), -EINVAL);
+    vg_scrape_stats stats;
+    vg_scrape_stats_get(s, &stats);
+    assert_int_equal(stats.conflicts, 2);
+    vg_scrape_free(s);
+}
+
+static void test_invalid_names(void **st)
+{
+    vg_scrape *s;
+    vg_scrape_new(&s);
+    assert_null(vg_scrape_family(s, "1abc", VG_MT_GAUGE, "", 0, NULL));
+    assert_null(vg_scrape_family(s, "a-b", VG_MT_GAUGE, "", 0, NULL));
+    assert_null(vg_scrape_family(s, "ok", VG_MT_GAUGE, "", 1, (const char *[]){"__reserved"}));
+    assert_null(vg_scrape_family(s, "ok2", VG_MT_GAUGE, "", 2, (const char *[]){"a", "a"}));
+    assert_null(vg_scrape_family(s, "h", VG_MT_HISTOGRAM, "", 1, (const char *[]){"le"}));
+    assert_true(vg_metric_name_valid("node:rule_x"));
+    assert_false(vg_label_name_valid("a:b"));
+    vg_scrape_free(s);
+}
+
+static void test_reset_reuses(void **st)
+{
+    vg_scrape *s;
+    vg_scrape_new(&s);
+    for (int round = 0; round < 3; round++) {
+        vg_family *f = vg_scrape_family(s, "z", VG_MT_GAUGE, "h", 1, (const char *[]){"i"});
+        for (int i = 0; i < 5000; i++) {
+            char b[16];
+            snprintf(b, sizeof b, "%d", i);
+            assert_int_equal(vg_family_add(f, i, b), 0);
+        }
+        assert_int_equal(vg_family_sample_count(f), 5000);
+        assert_int_equal(vg_scrape_family_count(s), 1);
+        vg_scrape_reset(s);
+        assert_int_equal(vg_scrape_family_count(s), 0);
+        assert_null(vg_scrape_find(s, "z"));
+    }
+    vg_scrape_free(s);
+}
+
+static void test_sorted(void **st)
+{
+    vg_scrape *s;
+    vg_scrape_new(&s);
+    const char *names[] = {"m", "a", "z", "b"};
+    for (int i = 0; i < 4; i++)
+        vg_scrape_add1(s, names[i], VG_MT_GAUGE, "", i);
+    const vg_family *const *fs = vg_scrape_families_sorted(s);
+    assert_string_equal(vg_family_name(fs[0]), "a");
+    assert_string_equal(vg_family_name(fs[1]), "b");
+    assert_string_equal(vg_family_name(fs[2]), "m");
+    assert_string_equal(vg_family_name(fs[3]), "z");
+    vg_scrape_free(s);
+}
+
+static void test_histogram_validation(void **st)
+{
+    vg_scrape *s;
+    vg_scrape_new(&s);
+    vg_family *f = vg_scrape_family(s, "lat_seconds", VG_MT_HISTOGRAM, "h", 0, NULL);
+    double b[] = {0.1, 1};
+    uint64_t c[] = {1, 3};
+    assert_int_equal(vg_family_add_histogram(f, b, c, 2, 4, 2.5, NULL), 0);
+    double bad[] = {1, 0.1};
+    vg_family *g = vg_scrape_family(s, "lat2_seconds", VG_MT_HISTOGRAM, "h", 0, NULL);
+    assert_int_equal(vg_family_add_histogram(g, bad, c, 2, 4, 2.5, NULL), -EINVAL);
+    uint64_t dec[] = {3, 1};
+    assert_int_equal(vg_family_add_histogram(g, b, dec, 2, 4, 2.5, NULL), -EINVAL);
+    assert_int_equal(vg_family_add_histogram(g, b, c, 2, 2, 2.5, NULL), -EINVAL); /* count < last */
+    assert_int_equal(vg_family_add(f, 1), -EINVAL);
+    vg_scrape_free(s);
+}
+
+static int cb_calls;
+static void cb(vg_scrape *s, void *ud)
+{
+    cb_calls++;
+    vg_scrape_add1(s, "computed", VG_MT_GAUGE, "", *(double *)ud);
+}
+
+static void test_registry(void **st)
+{
+    vg_registry *r;
+    assert_int_equal(vg_registry_new(&r), 0);
+    vg_metric *m = vg_registry_add(r, "req_total", VG_MT_COUNTER, "h", 1,
+                                   (const char *[]){"code"}, NULL, 0, 2);
+    assert_non_null(m);
+    assert_null(vg_registry_add(r, "req_total", VG_MT_COUNTER, "h", 0, NULL, NULL, 0, 0));
+    vg_series *a = vg_metric_with(m, (const char *[]){"200"});
+    vg_series *a2 = vg_metric_with(m, (const char *[]){"200"});
+    assert_ptr_equal(a, a2);
+    vg_series_inc(a);
+    vg_series_add(a, 2);
+    vg_series_add(a, -5); /* counters never go down */
+    assert_true(vg_series_value(a) == 3);
+    assert_non_null(vg_metric_with(m, (const char *[]){"404"}));
+    assert_null(vg_metric_with(m, (const char *[]){"500"})); /* cap 2 */
+
+    vg_metric *h = vg_registry_add(r, "dur_seconds", VG_MT_HISTOGRAM, "h", 0, NULL, NULL, 0, 0);
+    vg_series *hs = vg_metric_series0(h);
+    vg_series_observe(hs, 0.003);
+    vg_series_observe(hs, 0.3);
+    vg_series_observe(hs, 100);
+    double v = 7;
+    vg_registry_add_collector(r, cb, &v);
+
+    vg_scrape *s;
+    vg_scrape_new(&s);
+    assert_int_equal(vg_registry_collect(r, s), 0);
+    assert_int_equal(cb_calls, 1);
+    const vg_family *f = vg_scrape_find(s, "req_total");
+    assert_non_null(f);
+    assert_int_equal(vg_family_sample_count(f), 2);
+    const vg_family *d = vg_scrape_find(s, "vigil_metrics_series_dropped_total");
+    vg_sample_view sv;
+    vg_family_sample(d, 0, &sv);
+    assert_true(sv.value == 1);
+    const vg_family *hf = vg_scrape_find(s, "dur_seconds");
+    vg_family_sample(hf, 0, &sv);
+    assert_int_equal(sv.count, 3);
+    assert_int_equal(sv.nbuckets, 11);
+    assert_int_equal(sv.cumulative[0], 1);  /* <= .005 */
+    assert_int_equal(sv.cumulative[5], 1);  /* <= .25: .3 is not */
+    assert_int_equal(sv.cumulative[6], 2);  /* <= .5 */
+    assert_int_equal(sv.cumulative[10], 2); /* 100 only in +Inf */
+    assert_true(fabs(sv.sum - 100.303) < 1e-9);
+    vg_scrape_free(s);
+    vg_registry_free(r);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_family_and_samples),
+        cmocka_unit_test(test_duplicate_series_rejected),
+        cmocka_unit_test(test_conflicting_family),
+        cmocka_unit_test(test_invalid_names),
+        cmocka_unit_test(test_reset_reuses),
+        cmocka_unit_test(test_sorted),
+        cmocka_unit_test(test_histogram_validation),
+        cmocka_unit_test(test_registry),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}

@@ -1,0 +1,125 @@
+/* Unit tests for vg_prom: text and OpenMetrics encoding, negotiation. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "vg_prom.h"
+
+static void test_text_encoding(void **st)
+{
+    vg_scrape *s;
+    vg_scrape_new(&s);
+    vg_family *f = vg_scrape_family(s, "b_total", VG_MT_COUNTER, "Help with \\ and\nnewline", 1,
+                                    (const char *[]){"path"});
+    vg_family_add(f, 3, "a\"b\\c\nd");
+    vg_scrape_add1(s, "a_gauge", VG_MT_GAUGE, "", 0.25);
+    vg_scrape_add1(s, "c_untyped", VG_MT_UNTYPED, "u", NAN);
+    vg_buf out = VG_BUF_INIT;
+    assert_int_equal(vg_prom_encode(s, VG_PROM_TEXT, &out), 0);
+    const char *want =
+        "# TYPE a_gauge gauge\n"
+        "a_gauge 0.25\n"
+        "# HELP b_total Help with \\\\ and\\nnewline\n"
+        "# TYPE b_total counter\n"
+        "b_total{path=\"a\\\"b\\\\c\\nd\"} 3\n"
+        "# HELP c_untyped u\n"
+        "# TYPE c_untyped untyped\n"
+        "c_untyped NaN\n";
+    assert_string_equal(out.data, want);
+    vg_buf_release(&out);
+    vg_scrape_free(s);
+}
+
+static void test_openmetrics_encoding(void **st)
+{
+    vg_scrape *s;
+    vg_scrape_new(&s);
+    vg_scrape_add1(s, "req_total", VG_MT_COUNTER, "r", 5);
+    vg_scrape_add1(s, "failcnt", VG_MT_COUNTER, "", 1);
+    vg_scrape_add1(s, "u", VG_MT_UNTYPED, "", 1);
+    vg_family *h = vg_scrape_family(s, "lat_seconds", VG_MT_HISTOGRAM, "", 1,
+                                    (const char *[]){"handler"});
+    double b[] = {0.5, 1};
+    uint64_t c[] = {1, 2};
+    vg_family_add_histogram(h, b, c, 2, 3, 4.5, (const char *[]){"m"});
+    vg_buf out = VG_BUF_INIT;
+    assert_int_equal(vg_prom_encode(s, VG_PROM_OPENMETRICS, &out), 0);
+    const char *want =
+        "# TYPE failcnt counter\n"
+        "failcnt_total 1\n"
+        "# TYPE lat_seconds histogram\n"
+        "lat_seconds_bucket{handler=\"m\",le=\"0.5\"} 1\n"
+        "lat_seconds_bucket{handler=\"m\",le=\"1.0\"} 2\n"
+        "lat_seconds_bucket{handler=\"m\",le=\"+Inf\"} 3\n"
+        "lat_seconds_sum{handler=\"m\"} 4.5\n"
+        "lat_seconds_count{handler=\"m\"} 3\n"
+        "# HELP req r\n"
+        "# TYPE req counter\n"
+        "req_total 5\n"
+        "# TYPE u unknown\n"
+        "u 1\n"
+        "# EOF\n";
+    assert_string_equal(out.data, want);
+    vg_buf_release(&out);
+    vg_scrape_free(s);
+}
+
+static void test_values(void **st)
+{
+    char b[32];
+    vg_prom_format_value(1234567, b);
+    assert_string_equal(b, "1234567");
+    vg_prom_format_value(0.1, b);
+    assert_string_equal(b, "0.1");
+    vg_prom_format_value(-0.5, b);
+    assert_string_equal(b, "-0.5");
+    vg_prom_format_value(18446744073709551615.0, b);
+    assert_string_equal(b, "1.8446744073709552e+19");
+    vg_prom_format_value(INFINITY, b);
+    assert_string_equal(b, "+Inf");
+    vg_prom_format_value(-INFINITY, b);
+    assert_string_equal(b, "-Inf");
+    vg_prom_format_value(1.0 / 3, b);
+    assert_true(strtod(b, NULL) == 1.0 / 3);
+}
+
+static void test_negotiate(void **st)
+{
+    assert_int_equal(vg_prom_negotiate(NULL), VG_PROM_TEXT);
+    assert_int_equal(vg_prom_negotiate("*/*"), VG_PROM_TEXT);
+    assert_int_equal(vg_prom_negotiate("text/plain;version=0.0.4"), VG_PROM_TEXT);
+    assert_int_equal(
+        vg_prom_negotiate("application/openmetrics-text;version=1.0.0;q=0.5,text/plain;q=0.4"),
+        VG_PROM_OPENMETRICS);
+    assert_int_equal(vg_prom_negotiate("text/plain, application/openmetrics-text; q=0"),
+                     VG_PROM_TEXT);
+}
+
+static void test_empty_family_skipped(void **st)
+{
+    vg_scrape *s;
+    vg_scrape_new(&s);
+    vg_scrape_family(s, "empty", VG_MT_GAUGE, "h", 0, NULL);
+    vg_buf out = VG_BUF_INIT;
+    assert_int_equal(vg_prom_encode(s, VG_PROM_TEXT, &out), 0);
+    assert_int_equal(out.len, 0);
+    vg_buf_release(&out);
+    vg_scrape_free(s);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_text_encoding),
+        cmocka_unit_test(test_openmetrics_encoding),
+        cmocka_unit_test(test_values),
+        cmocka_unit_test(test_negotiate),
+        cmocka_unit_test(test_empty_family_skipped),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
