@@ -7,7 +7,18 @@
 #include "agent_collector.h"
 
 /* node metrics (node_exporter compatible) */
-/* @@node-proc@@ */
+#include "collectors/clock.h"
+#include "collectors/os_release.h"
+#include "collectors/proc_loadavg.h"
+#include "collectors/proc_meminfo.h"
+#include "collectors/proc_net_snmp.h"
+#include "collectors/proc_net_sockstat.h"
+#include "collectors/proc_pressure.h"
+#include "collectors/proc_stat.h"
+#include "collectors/proc_sys_fs_file_nr.h"
+#include "collectors/proc_sys_kernel.h"
+#include "collectors/proc_sys_kernel_random.h"
+#include "collectors/proc_vmstat.h"
 /* @@node-sys@@ */
 /* pod and container metrics (cAdvisor compatible) */
 /* @@pods@@ */
@@ -15,7 +26,11 @@
 /* @@gpu@@ */
 
 const agent_collector *const agent_collectors[] = {
-    /* @@table-node-proc@@ */
+    &agent_collector_cpu, &agent_collector_stat, &agent_collector_meminfo,
+    &agent_collector_loadavg, &agent_collector_vmstat, &agent_collector_pressure,
+    &agent_collector_uname, &agent_collector_os, &agent_collector_time,
+    &agent_collector_filefd, &agent_collector_sockstat, &agent_collector_netstat,
+    &agent_collector_entropy,
     /* @@table-node-sys@@ */
     /* @@table-pods@@ */
     /* @@table-gpu@@ */

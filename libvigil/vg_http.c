@@ -957,8 +957,9 @@ static void conn_advance(conn *c)
                     conn_timer_set(c, T_IDLE, srv->idle_timeout_ms);
                 return;
             }
-            /* Parse only when a new line ended or the buffer is full. */
-            if (c->in_len < srv->max_head &&
+            /* Parse only on the first bytes (junk is refused early), when
+             * a new line ended, or when the buffer is full. */
+            if (c->scanned > 0 && c->in_len < srv->max_head &&
                 !memchr(c->in + c->scanned, '\n', c->in_len - c->scanned)) {
                 c->scanned = c->in_len;
                 goto need_more;
@@ -1059,8 +1060,8 @@ static void accept_resume(vg_loop *loop, uint64_t id, void *ud)
 
 static void cap_reject(vg_http_server *srv, int fd)
 {
-    close(fd);
     vg_series_inc(srv->s_rejected);
+    close(fd);
     uint64_t now = vg_now_ms();
     if (srv->cap_warn_ms && now - srv->cap_warn_ms < WARN_EVERY_MS) {
         srv->cap_suppressed++;
@@ -1253,7 +1254,7 @@ static int listen_socket(const char *listen, int *fd_out, int *port_out)
     }
     int gai = getaddrinfo(host[0] ? host : NULL, port, &hints, &res);
     if (gai != 0)
-        return gai == EAI_MEMORY ? -ENOMEM : gai == EAI_SYSTEM ? -errno : -EADDRNOTAVAIL;
+        return gai == EAI_MEMORY ? -ENOMEM : gai == EAI_SYSTEM ? (errno ? -errno : -EIO) : -EADDRNOTAVAIL;
     rc = -EADDRNOTAVAIL;
     for (struct addrinfo *ai = res; ai; ai = ai->ai_next) {
         rc = bind_one(ai, fd_out);

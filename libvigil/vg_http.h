@@ -60,11 +60,20 @@ int vg_http_server_route(vg_http_server *srv, const char *path,
 /* The bound port (useful with :0). */
 int vg_http_server_port(const vg_http_server *srv);
 
-/* Stop accepting (close the listener); in-flight requests go on. */
+/*
+ * Stop accepting (close the listener); in-flight requests go on. Idle
+ * keep-alive connections are closed at once and every later answer
+ * carries Connection: close, so inflight drains to 0.
+ */
 void vg_http_server_stop_accepting(vg_http_server *srv);
 /* Requests read but not yet fully answered (deferred or still writing). */
 size_t vg_http_server_inflight(const vg_http_server *srv);
-/* Close every connection and free. Deferred requests are dropped safely. */
+/*
+ * Close every connection and free. Not from inside a handler. Requests
+ * still deferred are detached, not freed: their owner must still call
+ * vg_http_req_respond once on each (it frees the request, sends nothing
+ * and returns -ECONNRESET); accessors stay valid until then.
+ */
 void vg_http_server_free(vg_http_server *srv);
 
 /* ---- request accessors (valid until the request is answered) ---- */
@@ -84,7 +93,10 @@ unsigned long long vg_http_req_start_ms(const vg_http_req *req);
  * extra_headers: NULL or "Name: value\r\n..." lines. May be called once,
  * from the loop thread, for a request whose handler returned
  * VG_HTTP_DEFERRED after the handler returned. Returns 0 or -errno; the
- * request is consumed either way.
+ * request is consumed either way. -ECONNRESET: the client went away (or
+ * the server was freed) while the request was deferred; nothing is sent.
+ * A status outside 200..599 gives -EINVAL and the client a 500.
+ * Every deferred request must be answered exactly once (else it leaks).
  */
 int vg_http_req_respond(vg_http_req *req, int status, const char *content_type,
                         const char *extra_headers, const void *body, size_t len,
@@ -104,7 +116,14 @@ typedef struct vg_http_head {
 /*
  * Parse a request head from buf[0..len). Returns head_len (>0) when a
  * complete head was parsed, 0 when more bytes are needed, -EBADMSG when
- * malformed, -E2BIG when over max_head bytes (or over 64 headers).
+ * malformed, -E2BIG when over max_head bytes (or over 64 headers),
+ * -EPROTONOSUPPORT for a well-formed HTTP-version other than 1.0/1.1
+ * (the server answers 505; every other bad request line is 400).
+ * Strict: token method (< 16 chars), origin-form target only ("/..."),
+ * single spaces, token header names with no space before ':', no
+ * obs-fold, no control bytes; CRLF or bare LF line ends; empty lines
+ * before the request line are skipped. A malformed complete line is
+ * reported at once, without waiting for the rest of the head.
  */
 long vg_http_head_parse(const char *buf, size_t len, size_t max_head,
                         vg_http_head *out);

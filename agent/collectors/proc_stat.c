@@ -144,7 +144,11 @@ int proc_stat_parse_cpu(const char *buf, size_t len, double user_hz,
         }
         char cpu[24];
         snprintf(cpu, sizeof cpu, "%llu", (unsigned long long)id);
-        for (size_t i = 0; i < sizeof modes / sizeof modes[0]; i++)
+        if (vg_family_add(fs, v[modes[0].col], cpu, modes[0].mode) == -EEXIST) {
+            (*skipped)++; /* the same cpuN line twice */
+            continue;
+        }
+        for (size_t i = 1; i < sizeof modes / sizeof modes[0]; i++)
             vg_family_add(fs, v[modes[i].col], cpu, modes[i].mode);
         /* Guest time is also inside user and nice; reported separately too. */
         vg_family_add(fg, v[CPU_GUEST_NICE], cpu, "nice");
@@ -190,6 +194,8 @@ int proc_stat_parse_stat(const char *buf, size_t len, vg_scrape *s, unsigned *sk
             }
             if (vg_scrape_add1(s, keys[k].name, keys[k].type, keys[k].help, (double)v) == 0)
                 added++;
+            else
+                (*skipped)++; /* the same key twice */
             break;
         }
     }
@@ -262,7 +268,10 @@ typedef struct throttle_core {
 typedef struct cpu_collector {
     proc_cpu_state *st;
     long user_hz;
-    /* Scratch for de-duplicating packages/cores, kept across scrapes. */
+    /* Scratch kept across scrapes: CPU ids found in sysfs, and the
+     * packages/cores already reported this scrape. */
+    unsigned *ids;
+    size_t capids;
     throttle_core *seen;
     size_t nseen, capseen;
 } cpu_collector;
@@ -277,13 +286,15 @@ static int read_u64_file(agent_ctx *ctx, const char *rel, uint64_t *out)
     return vg_parse_u64(v, out);
 }
 
-static bool is_cpu_dir(const char *name)
+/* "cpuN" -> N; false for anything else (cpufreq, cpuidle...). */
+static bool cpu_dir_id(const char *name, unsigned *id)
 {
-    if (strncmp(name, "cpu", 3) != 0 || !name[3])
+    if (strncmp(name, "cpu", 3) != 0)
         return false;
-    for (const char *p = name + 3; *p; p++)
-        if (*p < '0' || *p > '9')
-            return false;
+    uint64_t v;
+    if (vg_parse_u64((vg_slice){name + 3, strlen(name + 3)}, &v) || v > CPU_MAX_ID)
+        return false;
+    *id = (unsigned)v;
     return true;
 }
 
@@ -309,53 +320,80 @@ static bool seen_has(const cpu_collector *c, uint64_t package, uint64_t core, bo
     return false;
 }
 
+static int id_cmp(const void *a, const void *b)
+{
+    unsigned x = *(const unsigned *)a, y = *(const unsigned *)b;
+    return x < y ? -1 : x > y;
+}
+
+/* The cpuN ids under <sysfs>/devices/system/cpu, ascending; count or -errno. */
+static int cpu_list_ids(agent_ctx *ctx, cpu_collector *c)
+{
+    char dirpath[4096];
+    int rc = agent_path(ctx, AGENT_ROOT_SYS, "/devices/system/cpu", dirpath, sizeof dirpath);
+    if (rc)
+        return rc;
+    DIR *d = opendir(dirpath);
+    if (!d)
+        return -errno;
+    size_t n = 0;
+    struct dirent *de;
+    while ((de = readdir(d)) != NULL) {
+        unsigned id;
+        if (!cpu_dir_id(de->d_name, &id))
+            continue;
+        if (n == c->capids) {
+            size_t cap = c->capids ? c->capids * 2 : 64;
+            unsigned *p = realloc(c->ids, cap * sizeof *p);
+            if (!p)
+                break;
+            c->ids = p;
+            c->capids = cap;
+        }
+        c->ids[n++] = id;
+    }
+    closedir(d);
+    qsort(c->ids, n, sizeof c->ids[0], id_cmp);
+    return (int)n;
+}
+
 /*
- * node_cpu_{core,package}_throttles_total. The therm_throt driver creates
- * thermal_throttle for every CPU or for none, so when the first CPU lacks
- * it the scan stops there: a VM pays one failed open per scrape, not one
- * per CPU.
+ * node_cpu_{core,package}_throttles_total, CPUs in id order (the first
+ * CPU of a package or core gives its value; SMT siblings repeat it). The
+ * therm_throt driver creates thermal_throttle for every CPU or for none,
+ * so when the lowest CPU lacks it the scan stops: a VM pays one failed
+ * open per scrape, not one per CPU.
  */
 static void cpu_collect_throttles(agent_ctx *ctx, cpu_collector *c, vg_scrape *s)
 {
-    char dirpath[4096];
-    if (agent_path(ctx, AGENT_ROOT_SYS, "/devices/system/cpu", dirpath, sizeof dirpath))
-        return;
-    DIR *d = opendir(dirpath);
-    if (!d)
-        return;
     static const char *const pkg_lbl[1] = {"package"};
     static const char *const core_lbl[2] = {"core", "package"};
+    int n = cpu_list_ids(ctx, c);
     vg_family *fp = NULL, *fc = NULL;
     c->nseen = 0;
-    bool first = true;
-    struct dirent *de;
-    while ((de = readdir(d)) != NULL) {
-        if (!is_cpu_dir(de->d_name))
-            continue;
-        char rel[512];
+    for (int i = 0; i < n; i++) {
+        char rel[128];
+        unsigned id = c->ids[i];
         uint64_t core_count, pkg_count, package, core;
-        snprintf(rel, sizeof rel, "/devices/system/cpu/%s/thermal_throttle/core_throttle_count",
-                 de->d_name);
+        snprintf(rel, sizeof rel, "/devices/system/cpu/cpu%u/thermal_throttle/core_throttle_count",
+                 id);
         int crc = read_u64_file(ctx, rel, &core_count);
-        snprintf(rel, sizeof rel, "/devices/system/cpu/%s/thermal_throttle/package_throttle_count",
-                 de->d_name);
+        snprintf(rel, sizeof rel,
+                 "/devices/system/cpu/cpu%u/thermal_throttle/package_throttle_count", id);
         int prc = read_u64_file(ctx, rel, &pkg_count);
-        if (first && crc == -ENOENT && prc == -ENOENT)
+        if (i == 0 && crc == -ENOENT && prc == -ENOENT)
             break;
-        first = false;
         if (crc && prc)
             continue;
-        snprintf(rel, sizeof rel, "/devices/system/cpu/%s/topology/physical_package_id",
-                 de->d_name);
+        snprintf(rel, sizeof rel, "/devices/system/cpu/cpu%u/topology/physical_package_id", id);
         if (read_u64_file(ctx, rel, &package))
             continue;
-        snprintf(rel, sizeof rel, "/devices/system/cpu/%s/topology/core_id", de->d_name);
+        snprintf(rel, sizeof rel, "/devices/system/cpu/cpu%u/topology/core_id", id);
         if (read_u64_file(ctx, rel, &core))
             continue;
         char pkg[24], cor[24];
         snprintf(pkg, sizeof pkg, "%llu", (unsigned long long)package);
         snprintf(cor, sizeof cor, "%llu", (unsigned long long)core);
-        /* One value per package and per (package, core): SMT siblings repeat it. */
         if (prc == 0 && !seen_has(c, package, 0, true)) {
             if (!fp)
                 fp = vg_scrape_family(s, "node_cpu_package_throttles_total", VG_MT_COUNTER,
@@ -373,7 +411,6 @@ static void cpu_collect_throttles(agent_ctx *ctx, cpu_collector *c, vg_scrape *s
         if (seen_add(c, package, core))
             break;
     }
-    closedir(d);
 }
 
 /* ---------- collectors ---------- */
@@ -401,6 +438,7 @@ static void cpu_release(void *state)
     if (!c)
         return;
     proc_cpu_state_free(c->st);
+    free(c->ids);
     free(c->seen);
     free(c);
 }

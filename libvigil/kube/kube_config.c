@@ -76,6 +76,7 @@ typedef struct loader {
     size_t ndocs;
     char *err;
     size_t errlen;
+    bool no_files;
 } loader;
 
 static uint64_t mono_ms(void)
@@ -297,6 +298,9 @@ static int load_blob(loader *L, size_t di, yaml_node_t *m, const char *file_key,
         rc = kube_base64_decode(data, strlen(data), out);
         if (rc)
             seterr(L->err, L->errlen, "%s: %s: invalid base64 in %s", L->names[di], what, data_key);
+    } else if (file && file[0] && L->no_files) {
+        seterr(L->err, L->errlen, "%s: %s: file references refused", L->names[di], what);
+        rc = -EPERM;
     } else if (file && file[0]) {
         char path[PATH_MAX];
         rc = resolve(L->dirs[di], file, path, sizeof path);
@@ -452,6 +456,11 @@ static int load_from_docs(loader *L, const kube_config_opts *o, const char *sour
         rc = -ENOMEM;
         if (tok && tok[0] && !(cfg->static_token = strdup(tok)))
             goto fail;
+        if (tf && tf[0] && L->no_files) {
+            seterr(L->err, L->errlen, "%s: tokenFile refused", source);
+            rc = -EPERM;
+            goto fail;
+        }
         if (tf && tf[0]) {
             char path[PATH_MAX];
             if ((rc = resolve(L->dirs[udi], tf, path, sizeof path)))
@@ -487,7 +496,7 @@ int kube_config_load_mem(const char *yaml, size_t len, const char *base_dir, con
 {
     kube_config_opts def = {0};
     const kube_config_opts *o = opts ? opts : &def;
-    loader L = {.err = err, .errlen = errlen};
+    loader L = {.err = err, .errlen = errlen, .no_files = o->no_files};
     int rc = parse_doc(&L, yaml, len, "kubeconfig", base_dir);
     if (rc == 0)
         rc = load_from_docs(&L, o, "kubeconfig", out);

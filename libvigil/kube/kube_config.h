@@ -47,6 +47,7 @@ typedef struct kube_config_opts {
     unsigned exec_timeout_ms;    /* exec plugin wall-clock limit; 0 = 30000 */
     bool no_exec;                /* refuse exec plugins (fuzzing, tests) */
     bool no_in_cluster;          /* skip the in-cluster source */
+    bool no_files;               /* refuse file references (the fuzzer) */
     vg_log *log;                 /* warnings at load (insecure TLS); may be NULL */
 } kube_config_opts;
 

@@ -1,0 +1,126 @@
+/*
+ * cgroup_stats.h - read one cgroup's statistic files (v1 or v2) into a
+ * plain struct, for the pod collector.
+ *
+ * The caller opens the directories (the pod's cgroup in each hierarchy) and
+ * names the cgroup relative to them, so each file costs one openat with a
+ * short path, one read into a caller-provided buffer, one close: no
+ * allocation per file. Files a cgroup does not have (swap accounting off,
+ * no PSI, controller not enabled) are remembered in a per-cgroup bitmask so
+ * they are not retried every scrape; a missing *required* file is counted
+ * once as "missing". A cgroup removed while it is read (normal: containers
+ * come and go) is reported as -ENOENT and counted nowhere.
+ */
+#ifndef AGENT_CGROUP_STATS_H
+#define AGENT_CGROUP_STATS_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "cgroup_mounts.h"
+#include "cgroup_parse.h"
+
+/* Bits of cgroup_stats.have: which fields were read. */
+enum {
+    CGS_CPU_USAGE = 0,
+    CGS_CPU_USER,
+    CGS_CPU_SYSTEM,
+    CGS_CPU_PERIODS,
+    CGS_CPU_THROTTLED,
+    CGS_CPU_THROTTLED_TIME,
+    CGS_MEM_USAGE,
+    CGS_MEM_WORKING_SET,
+    CGS_MEM_RSS,
+    CGS_MEM_CACHE,
+    CGS_MEM_SWAP,
+    CGS_MEM_MAPPED,
+    CGS_MEM_FAILCNT,
+    CGS_MEM_MAX_USAGE,
+    CGS_OOM_EVENTS,
+    CGS_IO,
+    CGS_PSI_CPU,
+    CGS_PSI_MEMORY,
+    CGS_PSI_IO,
+    CGS_SPEC_CPU_QUOTA,
+    CGS_SPEC_CPU_PERIOD,
+    CGS_SPEC_CPU_SHARES,
+    CGS_SPEC_MEM_LIMIT,
+    CGS_PROCS,
+    CGS_THREADS,
+    CGS_NBITS,
+};
+
+#define CGS_HAS(st, bit) (((st)->have >> (bit)) & 1u)
+#define CGROUP_STATS_MAX_IO 16
+
+/* Spec values: kept by the caller between (rarer) spec reads. */
+typedef struct cgroup_spec {
+    uint32_t have;               /* CGS_SPEC_* bits, shifted like have */
+    int64_t cpu_quota;           /* microseconds per period; only with the bit */
+    uint64_t cpu_period;         /* microseconds */
+    uint64_t cpu_shares;         /* v1 shares (v2 weight converted) */
+    uint64_t mem_limit;          /* bytes; 0 = unlimited (cAdvisor) */
+} cgroup_spec;
+
+typedef struct cgroup_stats {
+    uint64_t have;               /* 1 << CGS_* */
+    double cpu_usage_s, cpu_user_s, cpu_system_s, cpu_throttled_s;
+    uint64_t cpu_periods, cpu_throttled;
+    uint64_t mem_usage, mem_working_set, mem_rss, mem_cache, mem_swap, mem_mapped;
+    uint64_t mem_failcnt, mem_max_usage, oom_events;
+    cgroup_psi psi[3];           /* cpu, memory, io */
+    cgroup_spec spec;            /* only when CGROUP_READ_SPEC was asked */
+    uint64_t procs, first_pid, threads;
+    size_t nio;
+    cgroup_io_dev io[CGROUP_STATS_MAX_IO];
+} cgroup_stats;
+
+/* Errors met while reading, by reason (bounded label set). */
+typedef struct cgroup_errs {
+    uint32_t missing;            /* a required file absent from a live cgroup */
+    uint32_t parse;              /* a file that did not parse (its series skipped) */
+    uint32_t io;                 /* open/read failed for another reason */
+} cgroup_errs;
+
+/* The directories a cgroup is read relative to. */
+typedef struct cgroup_dirs {
+    cgroup_mode mode;
+    int v2;                      /* v2: the directory fd, else -1 */
+    int v1[CGROUP_CTL_N];        /* v1: per controller, -1 when not available */
+    int primary;                 /* v1: controller whose tree was walked */
+} cgroup_dirs;
+
+/* What to read. */
+#define CGROUP_READ_STATS 0x1u   /* cpu, memory, io, pressure, processes */
+#define CGROUP_READ_SPEC 0x2u    /* cpu quota/period/shares, memory limit */
+#define CGROUP_READ_PROCS 0x4u   /* only cgroup.procs (and pids.current) */
+
+/* Read buffer: the caller's, reused for every file. */
+typedef struct cgroup_readbuf {
+    char *p;
+    size_t cap;                  /* >= 4096 */
+} cgroup_readbuf;
+
+/*
+ * Read the cgroup named rel (relative to the directories in d; "." for the
+ * directories themselves) into st (cleared first). *absent carries the
+ * per-cgroup "file known missing" bits between calls (start at 0).
+ * clk_tck is sysconf(_SC_CLK_TCK) for v1 cpuacct.stat.
+ * Returns 0 (st filled with what could be read, errs incremented for what
+ * could not), or -ENOENT when the cgroup no longer exists.
+ */
+int cgroup_stats_read(const cgroup_dirs *d, const char *rel, unsigned what, uint32_t *absent,
+                      long clk_tck, cgroup_readbuf *buf, cgroup_stats *st, cgroup_errs *errs);
+
+/*
+ * Modification time (seconds since the epoch) used as the container start
+ * time, as cAdvisor does: the earlier of the cgroup directory's mtime and
+ * that of a file in it the kernel does not touch afterwards (v2
+ * cgroup.events, v1 cgroup.clone_children), since a directory's mtime
+ * moves when children are created. fd is the dir fd to resolve rel from.
+ * 0 or -errno.
+ */
+int cgroup_stats_start_time(int fd, const char *rel, cgroup_mode mode, double *out);
+
+#endif
