@@ -19,9 +19,14 @@
 #include "collectors/proc_sys_kernel.h"
 #include "collectors/proc_sys_kernel_random.h"
 #include "collectors/proc_vmstat.h"
-/* @@node-sys@@ */
+#include "collectors/proc_diskstats.h"
+#include "collectors/proc_mountinfo.h"
+#include "collectors/proc_net_dev.h"
+#include "collectors/sys_class_hwmon.h"
+#include "collectors/sys_class_net.h"
+#include "collectors/sys_class_thermal.h"
 /* pod and container metrics (cAdvisor compatible) */
-/* @@pods@@ */
+#include "collectors/cgroup_pods.h"
 /* GPU metrics (dcgm-exporter compatible) */
 /* @@gpu@@ */
 
@@ -31,8 +36,9 @@ const agent_collector *const agent_collectors[] = {
     &agent_collector_uname, &agent_collector_os, &agent_collector_time,
     &agent_collector_filefd, &agent_collector_sockstat, &agent_collector_netstat,
     &agent_collector_entropy,
-    /* @@table-node-sys@@ */
-    /* @@table-pods@@ */
+    &agent_collector_diskstats, &agent_collector_filesystem, &agent_collector_netdev,
+    &agent_collector_netclass, &agent_collector_hwmon, &agent_collector_thermal_zone,
+    &agent_collector_pods,
     /* @@table-gpu@@ */
     NULL,
 };

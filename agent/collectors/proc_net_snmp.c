@@ -10,7 +10,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <unistd.h>
 
 #include "vg_parse.h"
 
@@ -24,28 +23,60 @@ static bool ends_with(const char *s, size_t n, const char *suf)
     return n >= m && memcmp(s + n - m, suf, m) == 0;
 }
 
+static bool in_list(const char *s, const char *const *list)
+{
+    for (; *list; list++)
+        if (strcmp(s, *list) == 0)
+            return true;
+    return false;
+}
+
+static bool proto_is(const char *key, size_t pl, const char *proto)
+{
+    return strlen(proto) == pl && memcmp(key, proto, pl) == 0;
+}
+
+/* Dispatch on the protocol first: a scrape checks ~300 keys. */
 bool proc_net_snmp_default_match(const char *key)
 {
-    static const char *const exact[] = {
-        "Ip_Forwarding", "Ip6_InOctets", "Ip6_OutOctets", "IpExt_InOctets", "IpExt_OutOctets",
-        "Icmp_InMsgs", "Icmp_OutMsgs", "Icmp6_InMsgs", "Icmp6_OutMsgs",
-        "TcpExt_TCPSynRetrans", "TcpExt_TCPTimeouts",
-        "Tcp_ActiveOpens", "Tcp_InSegs", "Tcp_OutSegs", "Tcp_OutRsts", "Tcp_PassiveOpens",
-        "Tcp_RetransSegs", "Tcp_CurrEstab",
-        "Udp_InDatagrams", "Udp_OutDatagrams", "Udp_NoPorts", "Udp_RcvbufErrors",
-        "Udp_SndbufErrors",
-        "Udp6_InDatagrams", "Udp6_OutDatagrams", "Udp6_NoPorts", "Udp6_RcvbufErrors",
-        "Udp6_SndbufErrors",
-    };
+    static const char *const octets[] = {"InOctets", "OutOctets", NULL};
+    static const char *const msgs[] = {"InMsgs", "OutMsgs", NULL};
+    static const char *const tcpext[] = {"TCPSynRetrans", "TCPTimeouts", NULL};
+    static const char *const tcp[] = {"ActiveOpens", "InSegs", "OutSegs", "OutRsts",
+                                      "PassiveOpens", "RetransSegs", "CurrEstab", NULL};
+    static const char *const udp[] = {"InDatagrams", "OutDatagrams", "NoPorts", "RcvbufErrors",
+                                      "SndbufErrors", NULL};
     size_t n = strlen(key);
     if (ends_with(key, n, "_InErrors") || ends_with(key, n, "_InErrs"))
         return true;
-    if (strncmp(key, "TcpExt_Listen", 13) == 0 || strncmp(key, "TcpExt_Syncookies", 17) == 0)
-        return true;
-    for (size_t i = 0; i < sizeof exact / sizeof exact[0]; i++)
-        if (strcmp(key, exact[i]) == 0)
-            return true;
-    return false;
+    const char *us = strchr(key, '_');
+    if (!us)
+        return false;
+    size_t pl = (size_t)(us - key);
+    const char *f = us + 1;
+    switch (key[0]) {
+    case 'I':
+        if (proto_is(key, pl, "Ip"))
+            return strcmp(f, "Forwarding") == 0;
+        if (proto_is(key, pl, "Ip6") || proto_is(key, pl, "IpExt"))
+            return in_list(f, octets);
+        if (proto_is(key, pl, "Icmp") || proto_is(key, pl, "Icmp6"))
+            return in_list(f, msgs);
+        return false;
+    case 'T':
+        if (proto_is(key, pl, "TcpExt"))
+            return strncmp(f, "Listen", 6) == 0 || strncmp(f, "Syncookies", 10) == 0 ||
+                   in_list(f, tcpext);
+        if (proto_is(key, pl, "Tcp"))
+            return in_list(f, tcp);
+        return false;
+    case 'U':
+        if (proto_is(key, pl, "Udp") || proto_is(key, pl, "Udp6"))
+            return in_list(f, udp);
+        return false;
+    default:
+        return false;
+    }
 }
 
 static bool tok_next(vg_slice *rest, vg_slice *tok)
@@ -264,19 +295,12 @@ static int netstat_collect(agent_ctx *ctx, void *state, vg_scrape *s)
     field_filter *f = state;
     if (field_filter_set(f, netstat_pattern(ctx)))
         agent_ctx_parse_error(ctx, "netstat", NETSTAT_OPT);
-    /* Both required files must be there before anything is added. */
-    for (int i = 0; i < 2; i++) {
-        char path[4096];
-        int rc = agent_path(ctx, AGENT_ROOT_PROC, files[i], path, sizeof path);
-        if (rc)
-            return rc;
-        if (access(path, R_OK) != 0)
-            return -errno;
-    }
     int result = 0;
     for (int i = 0; i < 3; i++) {
         int rc = agent_read(ctx, AGENT_ROOT_PROC, files[i]);
         if (rc) {
+            if (i == 0)
+                return rc; /* nothing added yet: a clean failure */
             if (!(i == 2 && rc == -ENOENT))
                 result = rc;
             continue;

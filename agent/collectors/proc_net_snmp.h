@@ -7,8 +7,9 @@
  * netstat and snmp hold "Proto: Name1 Name2..." / "Proto: v1 v2..." line
  * pairs; snmp6 holds "Ip6InReceives   123" lines, split at the first '6'
  * (Ip6_InReceives, Icmp6_InMsgs, UdpLite6_InErrors). netstat and snmp are
- * required (the collector fails without either, as node_exporter's does);
- * snmp6 is absent when IPv6 is disabled and is then skipped.
+ * required (the collector fails without either, as node_exporter's does;
+ * without netstat, read first, it adds nothing); snmp6 is absent when IPv6
+ * is disabled and is then skipped.
  *
  * The filter runs before a value is parsed, so fields it drops are not
  * checked: a garbled value in a dropped field goes unnoticed.

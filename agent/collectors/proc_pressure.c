@@ -1,15 +1,17 @@
 /*
  * proc_pressure.c - the `pressure` collector (node_exporter compatible).
  *
- * cpu, io and memory are all required (node_exporter reports no data when
- * any is missing); irq is read when present.
+ * A kernel without PSI has no /proc/pressure/cpu, read first: the collector
+ * fails before adding anything. io or memory missing while cpu is there
+ * (not seen in practice) fails the collector too, as in node_exporter;
+ * irq is optional.
  */
 #include "proc_pressure.h"
 
 #include <errno.h>
 #include <stdbool.h>
+#include <stdlib.h>
 #include <string.h>
-#include <unistd.h>
 
 #include "vg_parse.h"
 
@@ -88,26 +90,46 @@ int proc_pressure_parse(const char *buf, size_t len, proc_pressure_resource res,
     return usable ? added : -EINVAL;
 }
 
+/* State: whether the optional irq file exists (it cannot appear later). */
+typedef struct pressure_state {
+    bool irq_absent;
+} pressure_state;
+
+static int pressure_init(agent_ctx *ctx, void **state)
+{
+    pressure_state *ps = calloc(1, sizeof *ps);
+    if (!ps)
+        return -ENOMEM;
+    *state = ps;
+    return 0;
+}
+
+static void pressure_release(void *state)
+{
+    free(state);
+}
+
 static int pressure_collect(agent_ctx *ctx, void *state, vg_scrape *s)
 {
     static const char *const files[4] = {"/pressure/cpu", "/pressure/io", "/pressure/memory",
                                          "/pressure/irq"};
-    /* Check the required files exist before adding anything. */
-    for (int r = PROC_PRESSURE_CPU; r <= PROC_PRESSURE_MEMORY; r++) {
-        char path[4096];
-        int rc = agent_path(ctx, AGENT_ROOT_PROC, files[r], path, sizeof path);
-        if (rc)
-            return rc;
-        if (access(path, R_OK) != 0)
-            return -errno;
-    }
+    pressure_state *ps = state;
     int result = 0;
     for (int r = PROC_PRESSURE_CPU; r <= PROC_PRESSURE_IRQ; r++) {
+        if (r == PROC_PRESSURE_IRQ && ps && ps->irq_absent)
+            break;
         int rc = agent_read(ctx, AGENT_ROOT_PROC, files[r]);
         if (rc) {
-            /* irq is optional; reading it may also fail with EOPNOTSUPP. */
-            if (r != PROC_PRESSURE_IRQ)
+            /* No PSI at all (cpu is read first): fail before adding anything. */
+            if (r == PROC_PRESSURE_CPU)
+                return rc;
+            /* irq is optional (CONFIG_IRQ_TIME_ACCOUNTING); remember its absence. */
+            if (r == PROC_PRESSURE_IRQ) {
+                if (ps && rc == -ENOENT)
+                    ps->irq_absent = true;
+            } else {
                 result = rc;
+            }
             continue;
         }
         unsigned skipped = 0;
@@ -125,5 +147,7 @@ const agent_collector agent_collector_pressure = {
     .name = "pressure",
     .default_enabled = true,
     .help = "Pressure stall information from /proc/pressure (node_pressure_*)",
+    .init = pressure_init,
     .collect = pressure_collect,
+    .release = pressure_release,
 };

@@ -268,6 +268,13 @@ typedef struct throttle_core {
 typedef struct cpu_collector {
     proc_cpu_state *st;
     long user_hz;
+    /* Boot-time facts, learnt on the first scrape: the isolated list
+     * (isolcpus= cannot change at run time) and whether the thermal
+     * throttle driver is there at all. */
+    bool probed;
+    bool no_throttle;
+    char *isolated;       /* the file's contents, NULL when absent */
+    size_t isolated_len;
     /* Scratch kept across scrapes: CPU ids found in sysfs, and the
      * packages/cores already reported this scrape. */
     unsigned *ids;
@@ -368,6 +375,8 @@ static void cpu_collect_throttles(agent_ctx *ctx, cpu_collector *c, vg_scrape *s
 {
     static const char *const pkg_lbl[1] = {"package"};
     static const char *const core_lbl[2] = {"core", "package"};
+    if (c->no_throttle)
+        return;
     int n = cpu_list_ids(ctx, c);
     vg_family *fp = NULL, *fc = NULL;
     c->nseen = 0;
@@ -381,8 +390,10 @@ static void cpu_collect_throttles(agent_ctx *ctx, cpu_collector *c, vg_scrape *s
         snprintf(rel, sizeof rel,
                  "/devices/system/cpu/cpu%u/thermal_throttle/package_throttle_count", id);
         int prc = read_u64_file(ctx, rel, &pkg_count);
-        if (i == 0 && crc == -ENOENT && prc == -ENOENT)
+        if (i == 0 && crc == -ENOENT && prc == -ENOENT) {
+            c->no_throttle = true; /* a driver cannot appear later */
             break;
+        }
         if (crc && prc)
             continue;
         snprintf(rel, sizeof rel, "/devices/system/cpu/cpu%u/topology/physical_package_id", id);
@@ -438,6 +449,7 @@ static void cpu_release(void *state)
     if (!c)
         return;
     proc_cpu_state_free(c->st);
+    free(c->isolated);
     free(c->ids);
     free(c->seen);
     free(c);
@@ -456,8 +468,17 @@ static int cpu_collect(agent_ctx *ctx, void *state, vg_scrape *s)
         agent_ctx_parse_error(ctx, "cpu", "/proc/stat cpu line");
     if (rc < 0)
         return rc;
-    if (agent_read(ctx, AGENT_ROOT_SYS, "/devices/system/cpu/isolated") == 0 &&
-        proc_stat_parse_isolated(ctx->scratch.data, ctx->scratch.len, s) < 0)
+    if (!c->probed) {
+        c->probed = true;
+        if (agent_read(ctx, AGENT_ROOT_SYS, "/devices/system/cpu/isolated") == 0) {
+            c->isolated = malloc(ctx->scratch.len + 1);
+            if (c->isolated) {
+                memcpy(c->isolated, ctx->scratch.data, ctx->scratch.len);
+                c->isolated_len = ctx->scratch.len;
+            }
+        }
+    }
+    if (c->isolated && proc_stat_parse_isolated(c->isolated, c->isolated_len, s) < 0)
         agent_ctx_parse_error(ctx, "cpu", "/sys/devices/system/cpu/isolated");
     cpu_collect_throttles(ctx, c, s);
     return 0;

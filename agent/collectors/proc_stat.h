@@ -3,9 +3,11 @@
  *
  * cpu:  node_cpu_seconds_total{cpu,mode}, node_cpu_guest_seconds_total{cpu,mode}
  *       (from the cpuN lines, USER_HZ ticks turned into seconds),
- *       node_cpu_isolated{cpu} (/sys/devices/system/cpu/isolated) and
+ *       node_cpu_isolated{cpu} (/sys/devices/system/cpu/isolated, read on the
+ *       first scrape: isolcpus= is a boot parameter) and
  *       node_cpu_core_throttles_total{core,package} /
- *       node_cpu_package_throttles_total{package} (thermal_throttle in sysfs),
+ *       node_cpu_package_throttles_total{package} (thermal_throttle in sysfs;
+ *       when the first scrape finds no driver, later scrapes skip the scan),
  *       as node_exporter 1.5 emits them by default.
  * stat: node_boot_time_seconds, node_context_switches_total, node_forks_total,
  *       node_intr_total, node_procs_running, node_procs_blocked.

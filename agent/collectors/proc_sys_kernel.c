@@ -5,7 +5,9 @@
 #include "proc_sys_kernel.h"
 
 #include <errno.h>
+#include <stdbool.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/utsname.h>
 
@@ -53,10 +55,42 @@ int proc_sys_kernel_uname_emit(const proc_uname *u, vg_scrape *s)
                          u->f[PROC_UNAME_SYSNAME], u->f[PROC_UNAME_VERSION]);
 }
 
+/*
+ * Kernel name, release, version and machine cannot change while the
+ * kernel runs: read once. Host and domain name can (sethostname): read
+ * every scrape.
+ */
+typedef struct uname_state {
+    bool have_static;
+    proc_uname u;
+} uname_state;
+
+static bool uname_field_static(int i)
+{
+    return i != PROC_UNAME_NODENAME && i != PROC_UNAME_DOMAINNAME;
+}
+
+static int uname_init(agent_ctx *ctx, void **state)
+{
+    uname_state *us = calloc(1, sizeof *us);
+    if (!us)
+        return -ENOMEM;
+    *state = us;
+    return 0;
+}
+
+static void uname_release(void *state)
+{
+    free(state);
+}
+
 static int uname_collect(agent_ctx *ctx, void *state, vg_scrape *s)
 {
-    proc_uname u;
+    uname_state *us = state;
+    proc_uname *u = &us->u;
     for (int i = 0; i < PROC_UNAME_NFIELDS; i++) {
+        if (us->have_static && uname_field_static(i))
+            continue;
         char rel[64];
         snprintf(rel, sizeof rel, "/sys/kernel/%s", uname_files[i]);
         int rc = agent_read(ctx, AGENT_ROOT_PROC, rel);
@@ -64,24 +98,27 @@ static int uname_collect(agent_ctx *ctx, void *state, vg_scrape *s)
             struct utsname un;
             if (uname(&un) != 0)
                 return -errno;
-            snprintf(u.f[i], sizeof u.f[i], "%s", un.machine);
+            snprintf(u->f[i], sizeof u->f[i], "%s", un.machine);
             continue;
         }
         if (rc)
             return rc;
         rc = proc_sys_kernel_parse_field(ctx->scratch.data, ctx->scratch.len,
-                                         (proc_uname_field)i, &u);
+                                         (proc_uname_field)i, u);
         if (rc) {
             agent_ctx_parse_error(ctx, "uname", rel);
             return rc;
         }
     }
-    return proc_sys_kernel_uname_emit(&u, s);
+    us->have_static = true;
+    return proc_sys_kernel_uname_emit(u, s);
 }
 
 const agent_collector agent_collector_uname = {
     .name = "uname",
     .default_enabled = true,
     .help = "Kernel and host names from /proc/sys/kernel (node_uname_info)",
+    .init = uname_init,
     .collect = uname_collect,
+    .release = uname_release,
 };

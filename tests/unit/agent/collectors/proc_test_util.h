@@ -26,7 +26,7 @@
 typedef struct pt_env {
     agent_ctx ctx;
     char roots[4][PATH_MAX];
-    char tmp[PATH_MAX];   /* temporary tree, "" when a fixture is used */
+    char tmp[256];        /* temporary tree, "" when a fixture is used */
 } pt_env;
 
 /* Point env at tests/fixtures/hosts/<scenario>/{proc,sys,root,udev}. */

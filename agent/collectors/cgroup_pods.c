@@ -1,0 +1,1165 @@
+/*
+ * cgroup_pods.c - the `pods` collector (see cgroup_pods.h for the families).
+ *
+ * Each scrape:
+ *  1. find the hierarchies once (mountinfo or --collector.pods.cgroup-root)
+ *     and the kubepods roots in the one whose tree is walked (v2: the
+ *     unified mount; v1: memory, else cpuacct, else cpu);
+ *  2. list the pod cgroups (one or two directory levels below each root)
+ *     and merge them, sorted, with the cached pods: pods that vanished are
+ *     dropped, new ones added;
+ *  3. per pod, open its directory once per hierarchy, list and merge its
+ *     child cgroups, resolve names for new container ids from the runtime
+ *     state, read every container's files relative to the open directory
+ *     and emit, then the pod's own files and its network namespace.
+ * Directories are re-listed every scrape (cheap: one getdents per pod);
+ * runtime names, start times and the set of files a cgroup lacks are kept
+ * for the cgroup's lifetime; the rarely-changing spec files (limits,
+ * shares) are re-read every --collector.pods.spec-interval.
+ *
+ * Output order is deterministic (sorted directory names), which golden
+ * tests rely on.
+ */
+#include "cgroup_pods.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "cgroup_ident.h"
+#include "cgroup_mounts.h"
+#include "cgroup_netdev.h"
+#include "cgroup_stats.h"
+#include "runtime_state.h"
+
+#define PODS_READBUF (64u * 1024u)
+#define MAX_KUBEPODS_ROOTS 4
+#define KPROOT_MAX 256
+#define REL_MAX 1024
+#define NAMES_RETRY_MAX 64       /* scrapes between runtime-state retries, at most */
+#define REDISCOVER_EVERY 10      /* scrapes between searches when no kubepods root */
+#define MAX_DEVNAMES 256
+#define MAX_NETDEVS 16
+
+/* ---------------- families ---------------- */
+
+typedef enum { LX_NONE = 0, LX_CPU, LX_DEVICE, LX_IFACE, LX_POD } label_extra;
+
+typedef enum {
+    F_CPU_USAGE,
+    F_CPU_USER,
+    F_CPU_SYSTEM,
+    F_CFS_PERIODS,
+    F_CFS_THROTTLED_PERIODS,
+    F_CFS_THROTTLED_SECONDS,
+    F_MEM_USAGE,
+    F_MEM_WORKING_SET,
+    F_MEM_RSS,
+    F_MEM_CACHE,
+    F_MEM_SWAP,
+    F_MEM_MAPPED,
+    F_MEM_FAILCNT,
+    F_MEM_MAX_USAGE,
+    F_OOM_EVENTS,
+    F_FS_READS,
+    F_FS_WRITES,
+    F_NET_RX_BYTES,
+    F_NET_RX_PACKETS,
+    F_NET_RX_DROPPED,
+    F_NET_RX_ERRORS,
+    F_NET_TX_BYTES,
+    F_NET_TX_PACKETS,
+    F_NET_TX_DROPPED,
+    F_NET_TX_ERRORS,
+    F_PSI_CPU_WAITING,
+    F_PSI_CPU_STALLED,
+    F_PSI_MEM_WAITING,
+    F_PSI_MEM_STALLED,
+    F_PSI_IO_WAITING,
+    F_PSI_IO_STALLED,
+    F_SPEC_CPU_QUOTA,
+    F_SPEC_CPU_PERIOD,
+    F_SPEC_CPU_SHARES,
+    F_SPEC_MEM_LIMIT,
+    F_PROCESSES,
+    F_THREADS,
+    F_START_TIME,
+    F_POD_CPU,
+    F_POD_MEM_WS,
+    F_NFAMS,
+} fam_id;
+
+typedef struct fam_def {
+    const char *name;
+    vg_mtype type;
+    label_extra extra;
+    const char *help;
+} fam_def;
+
+#define C VG_MT_COUNTER
+#define G VG_MT_GAUGE
+static const fam_def fam_defs[F_NFAMS] = {
+    {"container_cpu_usage_seconds_total", C, LX_CPU, "Cumulative CPU time consumed, in seconds."},
+    {"container_cpu_user_seconds_total", C, LX_NONE, "Cumulative user CPU time consumed, in seconds."},
+    {"container_cpu_system_seconds_total", C, LX_NONE, "Cumulative system CPU time consumed, in seconds."},
+    {"container_cpu_cfs_periods_total", C, LX_NONE, "Number of elapsed CFS enforcement periods."},
+    {"container_cpu_cfs_throttled_periods_total", C, LX_NONE, "Number of CFS periods in which the cgroup was throttled."},
+    {"container_cpu_cfs_throttled_seconds_total", C, LX_NONE, "Total time the cgroup was throttled, in seconds."},
+    {"container_memory_usage_bytes", G, LX_NONE, "Current memory usage including page cache, in bytes."},
+    {"container_memory_working_set_bytes", G, LX_NONE, "Memory usage minus inactive file pages, in bytes."},
+    {"container_memory_rss", G, LX_NONE, "Anonymous memory (RSS), in bytes."},
+    {"container_memory_cache", G, LX_NONE, "Page cache memory, in bytes."},
+    {"container_memory_swap", G, LX_NONE, "Swap usage, in bytes."},
+    {"container_memory_mapped_file", G, LX_NONE, "Memory-mapped file pages, in bytes."},
+    {"container_memory_failcnt", C, LX_NONE, "Number of times memory usage hit the limit."},
+    {"container_memory_max_usage_bytes", G, LX_NONE, "Maximum recorded memory usage, in bytes."},
+    {"container_oom_events_total", C, LX_NONE, "Processes killed by the OOM killer in this cgroup (its oom_kill counter)."},
+    {"container_fs_reads_bytes_total", C, LX_DEVICE, "Cumulative bytes read from block devices."},
+    {"container_fs_writes_bytes_total", C, LX_DEVICE, "Cumulative bytes written to block devices."},
+    {"container_network_receive_bytes_total", C, LX_IFACE, "Cumulative bytes received in the pod network namespace."},
+    {"container_network_receive_packets_total", C, LX_IFACE, "Cumulative packets received in the pod network namespace."},
+    {"container_network_receive_packets_dropped_total", C, LX_IFACE, "Cumulative received packets dropped."},
+    {"container_network_receive_errors_total", C, LX_IFACE, "Cumulative errors while receiving."},
+    {"container_network_transmit_bytes_total", C, LX_IFACE, "Cumulative bytes transmitted from the pod network namespace."},
+    {"container_network_transmit_packets_total", C, LX_IFACE, "Cumulative packets transmitted from the pod network namespace."},
+    {"container_network_transmit_packets_dropped_total", C, LX_IFACE, "Cumulative transmitted packets dropped."},
+    {"container_network_transmit_errors_total", C, LX_IFACE, "Cumulative errors while transmitting."},
+    {"container_pressure_cpu_waiting_seconds_total", C, LX_NONE, "Total time some tasks waited for CPU (PSI some), in seconds."},
+    {"container_pressure_cpu_stalled_seconds_total", C, LX_NONE, "Total time all tasks were stalled on CPU (PSI full), in seconds."},
+    {"container_pressure_memory_waiting_seconds_total", C, LX_NONE, "Total time some tasks waited for memory (PSI some), in seconds."},
+    {"container_pressure_memory_stalled_seconds_total", C, LX_NONE, "Total time all tasks were stalled on memory (PSI full), in seconds."},
+    {"container_pressure_io_waiting_seconds_total", C, LX_NONE, "Total time some tasks waited for I/O (PSI some), in seconds."},
+    {"container_pressure_io_stalled_seconds_total", C, LX_NONE, "Total time all tasks were stalled on I/O (PSI full), in seconds."},
+    {"container_spec_cpu_quota", G, LX_NONE, "CPU quota per period, in microseconds."},
+    {"container_spec_cpu_period", G, LX_NONE, "CPU quota period, in microseconds."},
+    {"container_spec_cpu_shares", G, LX_NONE, "CPU shares (cgroup v2 weight converted to shares)."},
+    {"container_spec_memory_limit_bytes", G, LX_NONE, "Memory limit in bytes; 0 when unlimited."},
+    {"container_processes", G, LX_NONE, "Number of processes in the cgroup and its children."},
+    {"container_threads", G, LX_NONE, "Number of tasks (threads) in the cgroup."},
+    {"container_start_time_seconds", G, LX_NONE, "Start time of the cgroup since the Unix epoch, in seconds (directory mtime)."},
+    {"pod_cpu_usage_seconds_total", C, LX_POD, "Cumulative CPU time consumed by the pod, in seconds."},
+    {"pod_memory_working_set_bytes", G, LX_POD, "Current working set of the pod, in bytes."},
+};
+#undef C
+#undef G
+
+static const char *const lbl_base[6] = {"container", "id", "image", "name", "namespace", "pod"};
+static const char *const lbl_cpu[7] = {"container", "cpu", "id", "image", "name", "namespace", "pod"};
+static const char *const lbl_dev[7] = {"container", "device", "id", "image", "name", "namespace", "pod"};
+static const char *const lbl_if[7] = {"container", "id", "image", "interface", "name", "namespace", "pod"};
+static const char *const lbl_pod[2] = {"namespace", "pod"};
+
+/* ---------------- state ---------------- */
+
+typedef struct kid {
+    char *name;                 /* directory name below the pod */
+    bool container;             /* names a container (not conmon etc.) */
+    char cid[80];
+    char runtime[16];
+    int names_state;            /* 0 not tried, 1 known, -1 failed */
+    uint32_t names_retry_gen, names_retry_step;
+    runtime_info info;
+    bool start_ok;
+    double start;
+    uint32_t absent;
+    bool spec_ok;
+    double spec_at;
+    cgroup_spec spec;
+} kid;
+
+typedef struct pod {
+    char *rel;                  /* "/kubepods.slice/.../kubepods-...-pod<uid>.slice" */
+    bool start_ok;
+    double start;
+    uint32_t absent;
+    bool spec_ok;
+    double spec_at;
+    cgroup_spec spec;
+    kid *kids;
+    size_t nkids;
+} pod;
+
+/* Sorted list of names kept in one growing buffer. */
+typedef struct name_list {
+    vg_buf text;
+    size_t *off;
+    size_t n, cap;
+} name_list;
+
+typedef struct devname {
+    uint32_t maj, min;
+    char name[48];
+} devname;
+
+typedef struct pods_state {
+    /* options in effect */
+    char opt_root[CGROUP_MOUNT_PATH_MAX];
+    /* layout */
+    bool layout_done;
+    cgroup_mounts mounts;       /* local paths */
+    int primary;                /* v1: the controller whose tree is walked */
+    char kproots[MAX_KUBEPODS_ROOTS][KPROOT_MAX];
+    size_t nkproots;
+    bool rediscover;
+    uint32_t rediscover_gen;
+    /* cache */
+    pod *pods;
+    size_t npods;
+    uint32_t gen;
+    /* per-scrape */
+    vg_scrape *cur;
+    vg_family *fam[F_NFAMS];
+    cgroup_errs errs;
+    double now;                 /* monotonic seconds */
+    double spec_interval;
+    char host_netns[64];
+    bool host_netns_ok;
+    /* buffers */
+    cgroup_readbuf rb;
+    vg_buf json;
+    name_list pods_nl, l1, l2, kids_nl;
+    devname *devs;
+    size_t ndevs;
+    char dev_fallback[48];
+    /* self metrics */
+    vg_series *err_missing, *err_parse, *err_io;
+    long clk_tck;
+} pods_state;
+
+static const vg_opt_def pods_opts[] = {
+    {"collector.pods.cgroup-root", VG_OPT_STRING, NULL,
+     "cgroup hierarchy to read, as a path the agent sees (a cgroup2 mount, or a directory "
+     "holding v1 controller mounts); empty: found in <procfs>/1/mountinfo",
+     VG_OPT_F_RELOADABLE},
+    {"collector.pods.containerd-state", VG_OPT_STRING,
+     "/run/containerd/io.containerd.runtime.v2.task/k8s.io",
+     "containerd task state directory (under --path.rootfs) holding <id>/config.json",
+     VG_OPT_F_RELOADABLE},
+    {"collector.pods.crio-state", VG_OPT_STRING, "/var/run/containers/storage/overlay-containers",
+     "CRI-O container storage run directory (under --path.rootfs) holding "
+     "<id>/userdata/config.json",
+     VG_OPT_F_RELOADABLE},
+    {"collector.pods.spec-interval", VG_OPT_DURATION, "30s",
+     "How often the limit and shares files are re-read (0: every scrape)", VG_OPT_F_RELOADABLE},
+};
+
+/* ---------------- small helpers ---------------- */
+
+static double mono_now(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+static bool past_deadline(const agent_ctx *ctx)
+{
+    if (!ctx->deadline_ms)
+        return false;
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    uint64_t ms = (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
+    return ms > ctx->deadline_ms;
+}
+
+static void nl_reset(name_list *nl)
+{
+    vg_buf_reset(&nl->text);
+    nl->n = 0;
+}
+
+static void nl_release(name_list *nl)
+{
+    vg_buf_release(&nl->text);
+    free(nl->off);
+    memset(nl, 0, sizeof *nl);
+}
+
+static int nl_add(name_list *nl, const char *a, const char *b)
+{
+    if (nl->n == nl->cap) {
+        size_t ncap = nl->cap ? nl->cap * 2 : 64;
+        size_t *no = realloc(nl->off, ncap * sizeof *no);
+        if (!no)
+            return -ENOMEM;
+        nl->off = no;
+        nl->cap = ncap;
+    }
+    size_t start = nl->text.len;
+    int rc = vg_buf_puts(&nl->text, a);
+    if (!rc && b)
+        rc = vg_buf_puts(&nl->text, b);
+    if (!rc)
+        rc = vg_buf_putc(&nl->text, '\0');
+    if (rc) {
+        nl->text.len = start;
+        return rc;
+    }
+    nl->off[nl->n++] = start;
+    return 0;
+}
+
+static const char *nl_at(const name_list *nl, size_t i)
+{
+    return nl->text.data + nl->off[i];
+}
+
+static int nl_cmp(const void *a, const void *b, void *ud)
+{
+    const char *base = ud;
+    return strcmp(base + *(const size_t *)a, base + *(const size_t *)b);
+}
+
+static void nl_sort(name_list *nl)
+{
+    if (nl->n > 1)
+        qsort_r(nl->off, nl->n, sizeof *nl->off, nl_cmp, nl->text.data);
+}
+
+/*
+ * Append the names of dirfd's subdirectories to nl (prefixed with prefix
+ * and '/' when prefix is not NULL). getdents64 into a stack buffer: no
+ * allocation per directory, unlike opendir.
+ */
+static int list_subdirs(int dirfd, name_list *nl, const char *prefix)
+{
+    char buf[8192] __attribute__((aligned(8)));
+    for (;;) {
+        ssize_t n = getdents64(dirfd, buf, sizeof buf);
+        if (n < 0)
+            return -errno;
+        if (n == 0)
+            return 0;
+        for (ssize_t pos = 0; pos < n;) {
+            struct dirent64 *e = (struct dirent64 *)(void *)(buf + pos);
+            pos += e->d_reclen;
+            const char *nm = e->d_name;
+            if (nm[0] == '.' && (nm[1] == '\0' || (nm[1] == '.' && nm[2] == '\0')))
+                continue;
+            bool dir = e->d_type == DT_DIR;
+            if (e->d_type == DT_UNKNOWN) {
+                struct stat st;
+                dir = fstatat(dirfd, nm, &st, AT_SYMLINK_NOFOLLOW) == 0 && S_ISDIR(st.st_mode);
+            }
+            if (!dir)
+                continue;
+            int rc;
+            if (prefix) {
+                char tmp[REL_MAX];
+                int k = snprintf(tmp, sizeof tmp, "%s/%s", prefix, nm);
+                if (k < 0 || (size_t)k >= sizeof tmp)
+                    continue; /* deeper than any real cgroup path */
+                rc = nl_add(nl, tmp, NULL);
+            } else {
+                rc = nl_add(nl, nm, NULL);
+            }
+            if (rc)
+                return rc;
+        }
+    }
+}
+
+static int open_dir(const char *path)
+{
+    return open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+}
+
+/* ---------------- layout ---------------- */
+
+/* A mountinfo path of the host as a path the agent can open. */
+static int host_to_local(const agent_ctx *ctx, const char *hp, char *out, size_t outlen)
+{
+    if (strncmp(hp, "/sys", 4) == 0 && (hp[4] == '/' || hp[4] == '\0'))
+        return agent_path(ctx, AGENT_ROOT_SYS, hp[4] ? hp + 4 : "", out, outlen);
+    return agent_path(ctx, AGENT_ROOT_ROOTFS, hp, out, outlen);
+}
+
+static const char *hier_root(const pods_state *s)
+{
+    return s->mounts.mode == CGROUP_MODE_V2 ? s->mounts.unified : s->mounts.v1[s->primary];
+}
+
+static void detect_layout(agent_ctx *ctx, pods_state *s)
+{
+    cgroup_mounts m;
+    memset(&m, 0, sizeof m);
+    const char *root = vg_config_str(ctx->cfg, "collector.pods.cgroup-root");
+    snprintf(s->opt_root, sizeof s->opt_root, "%s", root);
+    if (root[0]) {
+        cgroup_mounts_probe(root, &m);
+    } else {
+        if (agent_read(ctx, AGENT_ROOT_PROC, "/1/mountinfo") == 0) {
+            size_t skipped = 0;
+            cgroup_mounts host;
+            cgroup_mounts_parse(ctx->scratch.data, ctx->scratch.len, &host, &skipped);
+            for (size_t i = 0; i < skipped; i++)
+                agent_ctx_parse_error(ctx, "pods", "mountinfo line");
+            m.mode = host.mode;
+            bool ok = true;
+            if (host.unified[0])
+                ok &= host_to_local(ctx, host.unified, m.unified, sizeof m.unified) == 0;
+            for (int c = 0; c < CGROUP_CTL_N; c++)
+                if (host.v1[c][0])
+                    ok &= host_to_local(ctx, host.v1[c], m.v1[c], sizeof m.v1[c]) == 0;
+            if (!ok)
+                memset(&m, 0, sizeof m);
+        }
+        if (m.mode == CGROUP_MODE_NONE) {
+            char p[CGROUP_MOUNT_PATH_MAX];
+            if (agent_path(ctx, AGENT_ROOT_SYS, "/fs/cgroup", p, sizeof p) == 0)
+                cgroup_mounts_probe(p, &m);
+        }
+    }
+    s->mounts = m;
+    s->primary = m.v1[CGROUP_CTL_MEMORY][0]    ? CGROUP_CTL_MEMORY
+                 : m.v1[CGROUP_CTL_CPUACCT][0] ? CGROUP_CTL_CPUACCT
+                                               : CGROUP_CTL_CPU;
+    s->layout_done = true;
+    s->nkproots = 0;
+    s->rediscover = true;
+    s->rediscover_gen = s->gen;
+    vg_log_debug(ctx->log, "pods", "cgroup layout",
+                 "mode", m.mode == CGROUP_MODE_V2 ? "v2" : m.mode == CGROUP_MODE_V1 ? "v1" : "none",
+                 "root", m.mode == CGROUP_MODE_NONE ? "" : hier_root(s));
+}
+
+static bool is_kubepods_name(const char *n)
+{
+    size_t l = strlen(n);
+    static const char sfx[] = "-kubepods.slice";
+    return strcmp(n, "kubepods") == 0 || strcmp(n, "kubepods.slice") == 0 ||
+           (l > sizeof sfx - 1 && strcmp(n + l - (sizeof sfx - 1), sfx) == 0);
+}
+
+static void add_kproot(pods_state *s, const char *rel)
+{
+    if (s->nkproots < MAX_KUBEPODS_ROOTS && strlen(rel) < KPROOT_MAX)
+        snprintf(s->kproots[s->nkproots++], KPROOT_MAX, "%s", rel);
+}
+
+/*
+ * Find the kubepods roots: a direct child of the hierarchy root
+ * ("kubepods", "kubepods.slice") or, for kubelets run with --cgroup-root
+ * (kind: "/kubelet.slice/kubelet-kubepods.slice"), a grandchild.
+ */
+static void discover_kproots(pods_state *s)
+{
+    s->nkproots = 0;
+    const char *h = hier_root(s);
+    int fd = open_dir(h);
+    if (fd < 0)
+        return;
+    nl_reset(&s->l1);
+    if (list_subdirs(fd, &s->l1, NULL) == 0) {
+        nl_sort(&s->l1);
+        for (size_t i = 0; i < s->l1.n; i++) {
+            if (is_kubepods_name(nl_at(&s->l1, i))) {
+                char rel[KPROOT_MAX];
+                snprintf(rel, sizeof rel, "/%s", nl_at(&s->l1, i));
+                add_kproot(s, rel);
+            }
+        }
+        for (size_t i = 0; s->nkproots == 0 && i < s->l1.n; i++) {
+            int cfd = openat(fd, nl_at(&s->l1, i), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+            if (cfd < 0)
+                continue;
+            nl_reset(&s->l2);
+            if (list_subdirs(cfd, &s->l2, NULL) == 0) {
+                nl_sort(&s->l2);
+                for (size_t j = 0; j < s->l2.n; j++) {
+                    if (is_kubepods_name(nl_at(&s->l2, j))) {
+                        char rel[KPROOT_MAX];
+                        int k = snprintf(rel, sizeof rel, "/%s/%s", nl_at(&s->l1, i), nl_at(&s->l2, j));
+                        if (k > 0 && (size_t)k < sizeof rel)
+                            add_kproot(s, rel);
+                    }
+                }
+            }
+            close(cfd);
+        }
+    }
+    close(fd);
+}
+
+/* ---------------- the pod list ---------------- */
+
+static bool rel_is_pod(const char *rel)
+{
+    cgroup_ident id;
+    return cgroup_ident_parse(rel, strlen(rel), &id) && id.container_id[0] == '\0';
+}
+
+/* List every pod cgroup under the kubepods roots into s->pods_nl, sorted. */
+static int scan_pods(pods_state *s)
+{
+    nl_reset(&s->pods_nl);
+    const char *h = hier_root(s);
+    for (size_t r = 0; r < s->nkproots; r++) {
+        char path[CGROUP_MOUNT_PATH_MAX + KPROOT_MAX];
+        snprintf(path, sizeof path, "%s%s", h, s->kproots[r]);
+        int fd = open_dir(path);
+        if (fd < 0) {
+            s->rediscover = true; /* the kubelet's root went away */
+            continue;
+        }
+        nl_reset(&s->l1);
+        int rc = list_subdirs(fd, &s->l1, s->kproots[r]);
+        for (size_t i = 0; rc == 0 && i < s->l1.n; i++) {
+            const char *rel = nl_at(&s->l1, i);
+            if (rel_is_pod(rel)) {
+                rc = nl_add(&s->pods_nl, rel, NULL);
+                continue;
+            }
+            /* a QoS level: kubepods-burstable.slice, burstable, besteffort */
+            const char *leaf = rel + strlen(s->kproots[r]) + 1;
+            int qfd = openat(fd, leaf, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+            if (qfd < 0)
+                continue;
+            nl_reset(&s->l2);
+            if (list_subdirs(qfd, &s->l2, rel) == 0)
+                for (size_t j = 0; rc == 0 && j < s->l2.n; j++)
+                    if (rel_is_pod(nl_at(&s->l2, j)))
+                        rc = nl_add(&s->pods_nl, nl_at(&s->l2, j), NULL);
+            close(qfd);
+        }
+        close(fd);
+        if (rc)
+            return rc;
+    }
+    nl_sort(&s->pods_nl);
+    return 0;
+}
+
+static void kid_free(kid *k)
+{
+    free(k->name);
+    runtime_info_release(&k->info);
+}
+
+static void pod_free(pod *p)
+{
+    for (size_t i = 0; i < p->nkids; i++)
+        kid_free(&p->kids[i]);
+    free(p->kids);
+    free(p->rel);
+}
+
+/* Merge the sorted listing into the cached, sorted pods. */
+static int sync_pods(pods_state *s)
+{
+    const name_list *nl = &s->pods_nl;
+    if (nl->n == s->npods) {
+        size_t i = 0;
+        while (i < nl->n && strcmp(nl_at(nl, i), s->pods[i].rel) == 0)
+            i++;
+        if (i == nl->n)
+            return 0; /* unchanged: the common case */
+    }
+    pod *np = nl->n ? calloc(nl->n, sizeof *np) : NULL;
+    if (nl->n && !np)
+        return -ENOMEM;
+    /* Allocate new entries first so a failure leaves the cache intact. */
+    size_t i = 0, j = 0;
+    for (j = 0; j < nl->n; j++) {
+        const char *name = nl_at(nl, j);
+        while (i < s->npods && strcmp(s->pods[i].rel, name) < 0)
+            i++;
+        if (i < s->npods && strcmp(s->pods[i].rel, name) == 0)
+            continue;
+        np[j].rel = strdup(name);
+        if (!np[j].rel) {
+            for (size_t k = 0; k < j; k++)
+                free(np[k].rel);
+            free(np);
+            return -ENOMEM;
+        }
+    }
+    i = 0;
+    for (j = 0; j < nl->n; j++) {
+        const char *name = nl_at(nl, j);
+        while (i < s->npods && strcmp(s->pods[i].rel, name) < 0)
+            pod_free(&s->pods[i++]); /* gone */
+        if (i < s->npods && strcmp(s->pods[i].rel, name) == 0)
+            np[j] = s->pods[i++];
+    }
+    while (i < s->npods)
+        pod_free(&s->pods[i++]);
+    free(s->pods);
+    s->pods = np;
+    s->npods = nl->n;
+    return 0;
+}
+
+static void kid_init(kid *k, const char *pod_rel)
+{
+    char full[REL_MAX + 256];
+    snprintf(full, sizeof full, "%s/%s", pod_rel, k->name);
+    cgroup_ident id;
+    if (cgroup_ident_parse(full, strlen(full), &id) && id.container_id[0]) {
+        k->container = true;
+        memcpy(k->cid, id.container_id, sizeof k->cid);
+        memcpy(k->runtime, id.runtime, sizeof k->runtime);
+    }
+}
+
+static int sync_kids(pod *p, const name_list *nl)
+{
+    if (nl->n == p->nkids) {
+        size_t i = 0;
+        while (i < nl->n && strcmp(nl_at(nl, i), p->kids[i].name) == 0)
+            i++;
+        if (i == nl->n)
+            return 0;
+    }
+    kid *nk = nl->n ? calloc(nl->n, sizeof *nk) : NULL;
+    if (nl->n && !nk)
+        return -ENOMEM;
+    size_t i = 0, j;
+    for (j = 0; j < nl->n; j++) {
+        const char *name = nl_at(nl, j);
+        while (i < p->nkids && strcmp(p->kids[i].name, name) < 0)
+            i++;
+        if (i < p->nkids && strcmp(p->kids[i].name, name) == 0)
+            continue;
+        nk[j].name = strdup(name);
+        if (!nk[j].name) {
+            for (size_t k = 0; k < j; k++)
+                free(nk[k].name);
+            free(nk);
+            return -ENOMEM;
+        }
+        kid_init(&nk[j], p->rel);
+    }
+    i = 0;
+    for (j = 0; j < nl->n; j++) {
+        const char *name = nl_at(nl, j);
+        while (i < p->nkids && strcmp(p->kids[i].name, name) < 0)
+            kid_free(&p->kids[i++]);
+        if (i < p->nkids && strcmp(p->kids[i].name, name) == 0)
+            nk[j] = p->kids[i++];
+    }
+    while (i < p->nkids)
+        kid_free(&p->kids[i++]);
+    free(p->kids);
+    p->kids = nk;
+    p->nkids = nl->n;
+    return 0;
+}
+
+/* ---------------- runtime names ---------------- */
+
+static void kid_resolve_names(agent_ctx *ctx, pods_state *s, kid *k)
+{
+    if (!k->container || k->names_state == 1)
+        return;
+    if (k->names_state == -1 && (int32_t)(s->gen - k->names_retry_gen) < 0)
+        return;
+    runtime_flavor order[2];
+    size_t n = 0;
+    if (strcmp(k->runtime, "containerd") == 0) {
+        order[n++] = RUNTIME_STATE_CONTAINERD;
+    } else if (strcmp(k->runtime, "crio") == 0) {
+        order[n++] = RUNTIME_STATE_CRIO;
+    } else if (k->runtime[0] == '\0') {
+        order[n++] = RUNTIME_STATE_CONTAINERD; /* cgroupfs: the id alone */
+        order[n++] = RUNTIME_STATE_CRIO;
+    } /* docker: no annotations to read; names stay empty */
+    for (size_t i = 0; i < n; i++) {
+        const char *opt = order[i] == RUNTIME_STATE_CRIO ? "collector.pods.crio-state"
+                                                         : "collector.pods.containerd-state";
+        char dir[4096];
+        if (agent_path(ctx, AGENT_ROOT_ROOTFS, vg_config_str(ctx->cfg, opt), dir, sizeof dir))
+            continue;
+        int rc = runtime_state_read(dir, order[i], k->cid, &s->json, &k->info);
+        if (rc == 0) {
+            k->names_state = 1;
+            return;
+        }
+        if (rc == -ENOENT || rc == -ENOTDIR)
+            continue; /* not this runtime's container */
+        if (rc == -EINVAL)
+            s->errs.parse++;
+        else if (rc != -ENODATA)
+            s->errs.io++;
+        break;
+    }
+    k->names_state = -1;
+    k->names_retry_step = k->names_retry_step ? k->names_retry_step * 2 : 1;
+    if (k->names_retry_step > NAMES_RETRY_MAX)
+        k->names_retry_step = NAMES_RETRY_MAX;
+    k->names_retry_gen = s->gen + k->names_retry_step;
+}
+
+/* ---------------- emission ---------------- */
+
+typedef struct labels {
+    const char *container, *id, *image, *name, *ns, *pod;
+} labels;
+
+static vg_family *fam(pods_state *s, fam_id f)
+{
+    if (!s->fam[f]) {
+        const fam_def *d = &fam_defs[f];
+        const char *const *names = d->extra == LX_CPU      ? lbl_cpu
+                                   : d->extra == LX_DEVICE ? lbl_dev
+                                   : d->extra == LX_IFACE  ? lbl_if
+                                   : d->extra == LX_POD    ? lbl_pod
+                                                           : lbl_base;
+        size_t n = d->extra == LX_NONE ? 6 : d->extra == LX_POD ? 2 : 7;
+        s->fam[f] = vg_scrape_family(s->cur, d->name, d->type, d->help, n, names);
+    }
+    return s->fam[f];
+}
+
+static void emit(pods_state *s, fam_id f, double v, const labels *l, const char *extra)
+{
+    const char *vals[7];
+    switch (fam_defs[f].extra) {
+    case LX_NONE:
+        vals[0] = l->container, vals[1] = l->id, vals[2] = l->image, vals[3] = l->name;
+        vals[4] = l->ns, vals[5] = l->pod;
+        break;
+    case LX_CPU:
+    case LX_DEVICE:
+        vals[0] = l->container, vals[1] = extra, vals[2] = l->id, vals[3] = l->image;
+        vals[4] = l->name, vals[5] = l->ns, vals[6] = l->pod;
+        break;
+    case LX_IFACE:
+        vals[0] = l->container, vals[1] = l->id, vals[2] = l->image, vals[3] = extra;
+        vals[4] = l->name, vals[5] = l->ns, vals[6] = l->pod;
+        break;
+    case LX_POD:
+        vals[0] = l->ns, vals[1] = l->pod;
+        break;
+    }
+    vg_family_addv(fam(s, f), v, vals);
+}
+
+/* "/dev/<name>" for a block device number, from <sys>/dev/block/M:m/uevent. */
+static const char *dev_name(agent_ctx *ctx, pods_state *s, uint32_t maj, uint32_t min)
+{
+    for (size_t i = 0; i < s->ndevs; i++)
+        if (s->devs[i].maj == maj && s->devs[i].min == min)
+            return s->devs[i].name;
+    devname d = {maj, min, ""};
+    snprintf(d.name, sizeof d.name, "%u:%u", maj, min);
+    char rel[64];
+    snprintf(rel, sizeof rel, "/dev/block/%u:%u/uevent", maj, min);
+    if (agent_read(ctx, AGENT_ROOT_SYS, rel) == 0) {
+        const char *p = ctx->scratch.data;
+        const char *end = p + ctx->scratch.len;
+        while (p < end) {
+            const char *nl = memchr(p, '\n', (size_t)(end - p));
+            size_t ll = nl ? (size_t)(nl - p) : (size_t)(end - p);
+            if (ll > 8 && ll - 8 < sizeof d.name - 5 && memcmp(p, "DEVNAME=", 8) == 0) {
+                snprintf(d.name, sizeof d.name, "/dev/%.*s", (int)(ll - 8), p + 8);
+                break;
+            }
+            p += ll + 1;
+        }
+    }
+    if (s->ndevs < MAX_DEVNAMES) {
+        if (!s->devs)
+            s->devs = calloc(MAX_DEVNAMES, sizeof *s->devs);
+        if (s->devs) {
+            s->devs[s->ndevs] = d;
+            return s->devs[s->ndevs++].name;
+        }
+    }
+    /* Cache full (a host with > 256 block devices): name without caching. */
+    memcpy(s->dev_fallback, d.name, sizeof s->dev_fallback);
+    return s->dev_fallback;
+}
+
+static void emit_stats(agent_ctx *ctx, pods_state *s, const cgroup_stats *st, const labels *l,
+                       bool have_start, double start)
+{
+    static const struct {
+        int bit;
+        fam_id f;
+    } simple[] = {
+        {CGS_CPU_USER, F_CPU_USER},
+        {CGS_CPU_SYSTEM, F_CPU_SYSTEM},
+        {CGS_MEM_USAGE, F_MEM_USAGE},
+        {CGS_MEM_WORKING_SET, F_MEM_WORKING_SET},
+        {CGS_MEM_RSS, F_MEM_RSS},
+        {CGS_MEM_CACHE, F_MEM_CACHE},
+        {CGS_MEM_SWAP, F_MEM_SWAP},
+        {CGS_MEM_MAPPED, F_MEM_MAPPED},
+        {CGS_MEM_FAILCNT, F_MEM_FAILCNT},
+        {CGS_MEM_MAX_USAGE, F_MEM_MAX_USAGE},
+        {CGS_OOM_EVENTS, F_OOM_EVENTS},
+        {CGS_SPEC_CPU_QUOTA, F_SPEC_CPU_QUOTA},
+        {CGS_SPEC_CPU_PERIOD, F_SPEC_CPU_PERIOD},
+        {CGS_SPEC_CPU_SHARES, F_SPEC_CPU_SHARES},
+        {CGS_SPEC_MEM_LIMIT, F_SPEC_MEM_LIMIT},
+        {CGS_PROCS, F_PROCESSES},
+        {CGS_THREADS, F_THREADS},
+    };
+    double val[CGS_NBITS] = {0};
+    val[CGS_CPU_USER] = st->cpu_user_s;
+    val[CGS_CPU_SYSTEM] = st->cpu_system_s;
+    val[CGS_MEM_USAGE] = (double)st->mem_usage;
+    val[CGS_MEM_WORKING_SET] = (double)st->mem_working_set;
+    val[CGS_MEM_RSS] = (double)st->mem_rss;
+    val[CGS_MEM_CACHE] = (double)st->mem_cache;
+    val[CGS_MEM_SWAP] = (double)st->mem_swap;
+    val[CGS_MEM_MAPPED] = (double)st->mem_mapped;
+    val[CGS_MEM_FAILCNT] = (double)st->mem_failcnt;
+    val[CGS_MEM_MAX_USAGE] = (double)st->mem_max_usage;
+    val[CGS_OOM_EVENTS] = (double)st->oom_events;
+    val[CGS_SPEC_CPU_QUOTA] = (double)st->spec.cpu_quota;
+    val[CGS_SPEC_CPU_PERIOD] = (double)st->spec.cpu_period;
+    val[CGS_SPEC_CPU_SHARES] = (double)st->spec.cpu_shares;
+    val[CGS_SPEC_MEM_LIMIT] = (double)st->spec.mem_limit;
+    val[CGS_PROCS] = (double)st->procs;
+    val[CGS_THREADS] = (double)st->threads;
+
+    if (CGS_HAS(st, CGS_CPU_USAGE))
+        emit(s, F_CPU_USAGE, st->cpu_usage_s, l, "total");
+    /* Like cAdvisor, CFS counters only for cgroups with a CPU quota. */
+    if (CGS_HAS(st, CGS_SPEC_CPU_QUOTA)) {
+        if (CGS_HAS(st, CGS_CPU_PERIODS))
+            emit(s, F_CFS_PERIODS, (double)st->cpu_periods, l, NULL);
+        if (CGS_HAS(st, CGS_CPU_THROTTLED))
+            emit(s, F_CFS_THROTTLED_PERIODS, (double)st->cpu_throttled, l, NULL);
+        if (CGS_HAS(st, CGS_CPU_THROTTLED_TIME))
+            emit(s, F_CFS_THROTTLED_SECONDS, st->cpu_throttled_s, l, NULL);
+    }
+    for (size_t i = 0; i < sizeof simple / sizeof simple[0]; i++)
+        if (CGS_HAS(st, simple[i].bit))
+            emit(s, simple[i].f, val[simple[i].bit], l, NULL);
+    if (CGS_HAS(st, CGS_IO)) {
+        for (size_t i = 0; i < st->nio; i++) {
+            const char *dev = dev_name(ctx, s, st->io[i].major, st->io[i].minor);
+            emit(s, F_FS_READS, (double)st->io[i].read_bytes, l, dev);
+            emit(s, F_FS_WRITES, (double)st->io[i].write_bytes, l, dev);
+        }
+    }
+    for (int i = 0; i < 3; i++) {
+        if (!CGS_HAS(st, CGS_PSI_CPU + i))
+            continue;
+        if (st->psi[i].has_some)
+            emit(s, (fam_id)(F_PSI_CPU_WAITING + 2 * i), (double)st->psi[i].some_total_us / 1e6, l, NULL);
+        if (st->psi[i].has_full)
+            emit(s, (fam_id)(F_PSI_CPU_STALLED + 2 * i), (double)st->psi[i].full_total_us / 1e6, l, NULL);
+    }
+    if (have_start)
+        emit(s, F_START_TIME, start, l, NULL);
+}
+
+/* Network of the pod: one process's namespace, unless it is the host's. */
+static void emit_network(agent_ctx *ctx, pods_state *s, uint64_t pid, const labels *l)
+{
+    if (!s->host_netns_ok || pid == 0)
+        return;
+    char rel[64], path[4096], ns[64];
+    snprintf(rel, sizeof rel, "/%llu/ns/net", (unsigned long long)pid);
+    if (agent_path(ctx, AGENT_ROOT_PROC, rel, path, sizeof path))
+        return;
+    ssize_t n = readlink(path, ns, sizeof ns - 1);
+    if (n <= 0)
+        return; /* the process exited: normal */
+    ns[n] = '\0';
+    if (strcmp(ns, s->host_netns) == 0)
+        return; /* hostNetwork pod: its interfaces are the node's */
+    snprintf(rel, sizeof rel, "/%llu/net/dev", (unsigned long long)pid);
+    if (agent_path(ctx, AGENT_ROOT_PROC, rel, path, sizeof path))
+        return;
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0)
+        return;
+    size_t len = 0;
+    for (;;) {
+        ssize_t r = read(fd, s->rb.p + len, s->rb.cap - len);
+        if (r < 0 && errno == EINTR)
+            continue;
+        if (r <= 0)
+            break;
+        len += (size_t)r;
+        if (len == s->rb.cap)
+            break; /* > 64 KiB of interfaces: parse what fits */
+    }
+    close(fd);
+    cgroup_netdev devs[MAX_NETDEVS];
+    size_t nd = 0;
+    int rc = cgroup_netdev_parse(s->rb.p, len, devs, MAX_NETDEVS, &nd);
+    if (rc == -EINVAL) {
+        s->errs.parse++;
+        agent_ctx_parse_error(ctx, "pods", "net/dev line");
+    }
+    for (size_t i = 0; i < nd; i++) {
+        const cgroup_netdev *d = &devs[i];
+        emit(s, F_NET_RX_BYTES, (double)d->rx_bytes, l, d->name);
+        emit(s, F_NET_RX_PACKETS, (double)d->rx_packets, l, d->name);
+        emit(s, F_NET_RX_DROPPED, (double)d->rx_dropped, l, d->name);
+        emit(s, F_NET_RX_ERRORS, (double)d->rx_errors, l, d->name);
+        emit(s, F_NET_TX_BYTES, (double)d->tx_bytes, l, d->name);
+        emit(s, F_NET_TX_PACKETS, (double)d->tx_packets, l, d->name);
+        emit(s, F_NET_TX_DROPPED, (double)d->tx_dropped, l, d->name);
+        emit(s, F_NET_TX_ERRORS, (double)d->tx_errors, l, d->name);
+    }
+}
+
+/* ---------------- per pod ---------------- */
+
+static unsigned spec_flag(const pods_state *s, bool ok, double at)
+{
+    return !ok || s->now - at >= s->spec_interval ? CGROUP_READ_SPEC : 0;
+}
+
+/* Read one cgroup, keeping the spec cache of its entry. 0 or -ENOENT. */
+static int read_cgroup(pods_state *s, const cgroup_dirs *d, const char *rel, uint32_t *absent,
+                       bool *spec_ok, double *spec_at, cgroup_spec *spec, cgroup_stats *st)
+{
+    unsigned what = CGROUP_READ_STATS | spec_flag(s, *spec_ok, *spec_at);
+    int rc = cgroup_stats_read(d, rel, what, absent, s->clk_tck, &s->rb, st, &s->errs);
+    if (rc)
+        return rc;
+    if (what & CGROUP_READ_SPEC) {
+        *spec = st->spec;
+        *spec_ok = true;
+        *spec_at = s->now;
+    } else {
+        st->spec = *spec;
+        st->have |= (uint64_t)spec->have << CGS_SPEC_CPU_QUOTA;
+    }
+    return 0;
+}
+
+static void process_pod(agent_ctx *ctx, pods_state *s, pod *p)
+{
+    char path[CGROUP_MOUNT_PATH_MAX + REL_MAX];
+    cgroup_dirs d;
+    d.mode = s->mounts.mode;
+    d.v2 = -1;
+    d.primary = s->primary;
+    for (int c = 0; c < CGROUP_CTL_N; c++)
+        d.v1[c] = -1;
+    snprintf(path, sizeof path, "%s%s", hier_root(s), p->rel);
+    int pfd = open_dir(path);
+    if (pfd < 0)
+        return; /* removed since the listing: normal */
+    if (d.mode == CGROUP_MODE_V2) {
+        d.v2 = pfd;
+    } else {
+        d.v1[s->primary] = pfd;
+        for (int c = 0; c < CGROUP_CTL_N; c++) {
+            if (c == s->primary || !s->mounts.v1[c][0])
+                continue;
+            for (int o = 0; o < c && d.v1[c] < 0; o++) /* co-mounted controllers */
+                if (d.v1[o] >= 0 && strcmp(s->mounts.v1[o], s->mounts.v1[c]) == 0)
+                    d.v1[c] = d.v1[o];
+            if (d.v1[c] < 0 && strcmp(s->mounts.v1[s->primary], s->mounts.v1[c]) == 0)
+                d.v1[c] = pfd;
+            if (d.v1[c] >= 0)
+                continue;
+            snprintf(path, sizeof path, "%s%s", s->mounts.v1[c], p->rel);
+            d.v1[c] = open(path, O_PATH | O_DIRECTORY | O_CLOEXEC);
+        }
+    }
+
+    nl_reset(&s->kids_nl);
+    if (list_subdirs(pfd, &s->kids_nl, NULL) == 0) {
+        nl_sort(&s->kids_nl);
+        if (sync_kids(p, &s->kids_nl))
+            s->errs.io++; /* out of memory: keep last scrape's children */
+    }
+    if (!p->start_ok)
+        p->start_ok = cgroup_stats_start_time(pfd, ".", d.mode, &p->start) == 0;
+
+    /* Names: the pod's from its sandbox (else any container of it). */
+    const runtime_info *pinfo = NULL;
+    for (size_t i = 0; i < p->nkids; i++) {
+        kid *k = &p->kids[i];
+        kid_resolve_names(ctx, s, k);
+        if (!k->start_ok)
+            k->start_ok = cgroup_stats_start_time(pfd, k->name, d.mode, &k->start) == 0;
+        if (k->names_state == 1 && k->info.pod_name[0] &&
+            (!pinfo || (k->info.sandbox && !pinfo->sandbox)))
+            pinfo = &k->info;
+    }
+    const char *pod_name = pinfo ? pinfo->pod_name : "";
+    const char *pod_ns = pinfo ? pinfo->pod_namespace : "";
+
+    uint64_t procs = 0, sandbox_pid = 0, any_pid = 0;
+    cgroup_stats st;
+    char id[CGROUP_MOUNT_PATH_MAX + REL_MAX];
+    for (size_t i = 0; i < p->nkids; i++) {
+        kid *k = &p->kids[i];
+        bool known = k->names_state == 1;
+        if (!k->container || (known && k->info.sandbox)) {
+            /* Sandbox or non-container child: only its processes count. */
+            if (cgroup_stats_read(&d, k->name, CGROUP_READ_PROCS, &k->absent, s->clk_tck,
+                                  &s->rb, &st, &s->errs) == 0) {
+                procs += st.procs;
+                if (known && k->info.sandbox && !sandbox_pid)
+                    sandbox_pid = st.first_pid;
+            }
+            continue;
+        }
+        if (read_cgroup(s, &d, k->name, &k->absent, &k->spec_ok, &k->spec_at, &k->spec, &st))
+            continue; /* the container went away mid-scrape */
+        procs += st.procs;
+        if (!any_pid)
+            any_pid = st.first_pid;
+        snprintf(id, sizeof id, "%s/%s", p->rel, k->name);
+        labels l = {known ? k->info.container : "", id, known ? k->info.image : "",
+                    known ? k->info.name : "", pod_ns, pod_name};
+        emit_stats(ctx, s, &st, &l, k->start_ok, k->start);
+    }
+
+    if (read_cgroup(s, &d, ".", &p->absent, &p->spec_ok, &p->spec_at, &p->spec, &st) == 0) {
+        /* Processes of the pod: its own plus its children's. */
+        st.procs += procs;
+        st.have |= UINT64_C(1) << CGS_PROCS;
+        labels l = {"", p->rel, "", "", pod_ns, pod_name};
+        emit_stats(ctx, s, &st, &l, p->start_ok, p->start);
+        if (pod_name[0] && pod_ns[0]) {
+            if (CGS_HAS(&st, CGS_CPU_USAGE))
+                emit(s, F_POD_CPU, st.cpu_usage_s, &l, NULL);
+            if (CGS_HAS(&st, CGS_MEM_WORKING_SET))
+                emit(s, F_POD_MEM_WS, (double)st.mem_working_set, &l, NULL);
+        }
+        emit_network(ctx, s, sandbox_pid ? sandbox_pid : any_pid, &l);
+    }
+
+    for (int c = 0; c < CGROUP_CTL_N; c++) {
+        int fd = d.v1[c];
+        if (fd < 0 || fd == pfd)
+            continue;
+        for (int o = c + 1; o < CGROUP_CTL_N; o++)
+            if (d.v1[o] == fd)
+                d.v1[o] = -1; /* shared by co-mounted controllers: close once */
+        close(fd);
+    }
+    close(pfd);
+}
+
+/* ---------------- collector interface ---------------- */
+
+static int pods_init(agent_ctx *ctx, void **state)
+{
+    pods_state *s = calloc(1, sizeof *s);
+    if (!s)
+        return -ENOMEM;
+    s->rb.cap = PODS_READBUF;
+    s->rb.p = malloc(s->rb.cap);
+    if (!s->rb.p) {
+        free(s);
+        return -ENOMEM;
+    }
+    vg_buf_init(&s->json);
+    s->clk_tck = sysconf(_SC_CLK_TCK);
+    static const char *const lbl[1] = {"reason"};
+    vg_metric *m = vg_registry_add(ctx->reg, "vigil_agent_cgroup_read_errors_total",
+                                   VG_MT_COUNTER,
+                                   "cgroup and runtime-state files the pods collector could not use, by reason.",
+                                   1, lbl, NULL, 0, 3);
+    static const char *const r_missing[1] = {"missing"};
+    static const char *const r_parse[1] = {"parse"};
+    static const char *const r_io[1] = {"io"};
+    s->err_missing = vg_metric_with(m, r_missing);
+    s->err_parse = vg_metric_with(m, r_parse);
+    s->err_io = vg_metric_with(m, r_io);
+    *state = s;
+    return 0;
+}
+
+static void pods_release(void *state)
+{
+    pods_state *s = state;
+    if (!s)
+        return;
+    for (size_t i = 0; i < s->npods; i++)
+        pod_free(&s->pods[i]);
+    free(s->pods);
+    free(s->rb.p);
+    free(s->devs);
+    vg_buf_release(&s->json);
+    nl_release(&s->pods_nl);
+    nl_release(&s->l1);
+    nl_release(&s->l2);
+    nl_release(&s->kids_nl);
+    free(s);
+}
+
+static int pods_collect(agent_ctx *ctx, void *state, vg_scrape *out)
+{
+    pods_state *s = state;
+    int rc = 0;
+    s->gen++;
+    s->cur = out;
+    memset(s->fam, 0, sizeof s->fam);
+    memset(&s->errs, 0, sizeof s->errs);
+    s->now = mono_now();
+    s->spec_interval = vg_config_duration(ctx->cfg, "collector.pods.spec-interval");
+
+    if (!s->layout_done || strcmp(s->opt_root, vg_config_str(ctx->cfg, "collector.pods.cgroup-root")) != 0)
+        detect_layout(ctx, s);
+    if (s->mounts.mode == CGROUP_MODE_NONE)
+        goto out; /* no cgroups we can read: nothing to report */
+    if (s->rediscover && (int32_t)(s->gen - s->rediscover_gen) >= 0) {
+        discover_kproots(s);
+        s->rediscover = s->nkproots == 0;
+        s->rediscover_gen = s->gen + REDISCOVER_EVERY;
+    }
+    if (s->nkproots == 0)
+        goto out; /* not a Kubernetes node (yet) */
+
+    rc = scan_pods(s);
+    if (rc == 0)
+        rc = sync_pods(s);
+    if (rc)
+        goto out;
+
+    char nsrel[] = "/1/ns/net";
+    char nspath[4096];
+    s->host_netns_ok = false;
+    if (agent_path(ctx, AGENT_ROOT_PROC, nsrel, nspath, sizeof nspath) == 0) {
+        ssize_t n = readlink(nspath, s->host_netns, sizeof s->host_netns - 1);
+        if (n > 0) {
+            s->host_netns[n] = '\0';
+            s->host_netns_ok = true; /* without it hostNetwork pods cannot be told apart */
+        }
+    }
+
+    for (size_t i = 0; i < s->npods; i++) {
+        if (past_deadline(ctx)) {
+            rc = -ETIMEDOUT;
+            vg_log_warn(ctx->log, "pods", "scrape deadline reached; remaining pods skipped");
+            break;
+        }
+        process_pod(ctx, s, &s->pods[i]);
+    }
+out:
+    if (s->errs.missing)
+        vg_series_add(s->err_missing, s->errs.missing);
+    if (s->errs.parse)
+        vg_series_add(s->err_parse, s->errs.parse);
+    if (s->errs.io)
+        vg_series_add(s->err_io, s->errs.io);
+    if (s->errs.parse) {
+        vg_series_add(ctx->parse_errors, s->errs.parse);
+        vg_log_debug(ctx->log, "pods", "skipped malformed cgroup or runtime-state files");
+    }
+    s->cur = NULL;
+    return rc;
+}
+
+const agent_collector agent_collector_pods = {
+    "pods",
+    true,
+    "Per-pod and per-container metrics from cgroups v1/v2 (cAdvisor-compatible, no kubelet)",
+    pods_opts,
+    sizeof pods_opts / sizeof pods_opts[0],
+    pods_init,
+    pods_collect,
+    pods_release,
+};

@@ -1,0 +1,233 @@
+/*
+ * proc_net_dev.c - the `netdev` collector.
+ */
+#include "proc_net_dev.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "sysfs_attr.h"
+
+#define ND_OPT_EXCLUDE "collector.netdev.device-exclude"
+#define ND_OPT_INCLUDE "collector.netdev.device-include"
+#define ND_NAME_MAX 64
+
+static const char *const nd_names[NETDEV_NCOLS] = {
+    "receive_bytes",     "receive_packets", "receive_errs",       "receive_drop",
+    "receive_fifo",      "receive_frame",   "receive_compressed", "receive_multicast",
+    "transmit_bytes",    "transmit_packets", "transmit_errs",     "transmit_drop",
+    "transmit_fifo",     "transmit_colls",  "transmit_carrier",   "transmit_compressed",
+};
+
+bool proc_net_dev_pod_iface(const char *dev)
+{
+    static const char *const pre[] = {"veth", "cali", "flannel", "cni", "lxc", "tunl", "vxlan"};
+    for (size_t i = 0; i < sizeof pre / sizeof pre[0]; i++)
+        if (strncmp(dev, pre[i], strlen(pre[i])) == 0)
+            return true;
+    return false;
+}
+
+bool proc_net_dev_default_excluded(const char *dev)
+{
+    return strcmp(dev, "lo") == 0 || proc_net_dev_pod_iface(dev);
+}
+
+int proc_net_dev_parse_line(vg_slice line, net_dev_line *out)
+{
+    if (memchr(line.p, '|', line.n))
+        return -ENODATA;
+    const char *colon = memchr(line.p, ':', line.n);
+    if (!colon)
+        return -EINVAL;
+    vg_slice name = vg_slice_trim((vg_slice){line.p, (size_t)(colon - line.p)});
+    if (name.n == 0 || name.n >= ND_NAME_MAX || memchr(name.p, ' ', name.n) ||
+        memchr(name.p, '\t', name.n))
+        return -EINVAL;
+    vg_slice rest = {colon + 1, line.n - (size_t)(colon - line.p) - 1};
+    vg_slice f[NETDEV_NCOLS + 1];
+    size_t nf = vg_fields(rest, f, NETDEV_NCOLS + 1);
+    if (nf != NETDEV_NCOLS)
+        return -EINVAL;
+    net_dev_line d;
+    d.name = name;
+    for (size_t i = 0; i < NETDEV_NCOLS; i++)
+        if (vg_parse_u64(f[i], &d.v[i]))
+            return -EINVAL;
+    *out = d;
+    return 0;
+}
+
+static bool nd_selected(const char *dev, const field_filter *include, const field_filter *exclude)
+{
+    if (include)
+        return field_filter_match(include, dev);
+    return exclude ? !field_filter_match(exclude, dev) : !proc_net_dev_default_excluded(dev);
+}
+
+int proc_net_dev_parse(const char *buf, size_t len, const field_filter *include,
+                       const field_filter *exclude, net_dev_nohandler_fn nohandler, void *ud,
+                       vg_scrape *s, unsigned *skipped)
+{
+    static const char *const dl[1] = {"device"};
+    vg_family *fams[NETDEV_NCOLS];
+    vg_family *noh = NULL;
+    bool declared = false, any = false;
+    int reported = 0;
+    vg_lines it;
+    vg_slice line;
+    vg_lines_init(&it, buf, len);
+    while (vg_lines_next(&it, &line)) {
+        if (vg_slice_trim(line).n == 0)
+            continue;
+        net_dev_line d;
+        int rc = proc_net_dev_parse_line(line, &d);
+        if (rc == -ENODATA)
+            continue;
+        if (rc) {
+            (*skipped)++;
+            continue;
+        }
+        any = true;
+        char dev[ND_NAME_MAX];
+        vg_slice_copy(d.name, dev, sizeof dev);
+        if (!nd_selected(dev, include, exclude))
+            continue;
+        if (!declared) {
+            for (int i = 0; i < NETDEV_NCOLS; i++) {
+                char name[64], help[96];
+                snprintf(name, sizeof name, "node_network_%s_total", nd_names[i]);
+                snprintf(help, sizeof help, "Network device statistic %s.", nd_names[i]);
+                fams[i] = vg_scrape_family(s, name, VG_MT_COUNTER, help, 1, dl);
+            }
+            noh = vg_scrape_family(s, "node_network_receive_nohandler_total", VG_MT_COUNTER,
+                                   "Network device statistic receive_nohandler.", 1, dl);
+            declared = true;
+        }
+        for (int i = 0; i < NETDEV_NCOLS; i++)
+            vg_family_add(fams[i], (double)d.v[i], dev);
+        uint64_t nh;
+        if (nohandler && nohandler(ud, dev, &nh) == 0)
+            vg_family_add(noh, (double)nh, dev);
+        reported++;
+    }
+    return any ? reported : -EINVAL;
+}
+
+/* ---------- collector ---------- */
+
+static const vg_opt_def nd_opts[] = {
+    {ND_OPT_EXCLUDE, VG_OPT_STRING, NETDEV_EXCLUDE_DEFAULT,
+     "Regexp of net devices to exclude (mutually exclusive to device-include); the default "
+     "adds CNI pod interfaces to node_exporter's ^lo$",
+     VG_OPT_F_RELOADABLE},
+    {ND_OPT_INCLUDE, VG_OPT_STRING, NULL,
+     "Regexp of net devices to include (mutually exclusive to device-exclude)",
+     VG_OPT_F_RELOADABLE},
+};
+
+/* Collection thread only. */
+typedef struct nd_state {
+    field_filter exclude;
+    field_filter include;   /* active when include.pattern != NULL */
+    agent_ctx *ctx;         /* during collect, for the nohandler lookup */
+} nd_state;
+
+static bool nd_default_match(const char *dev) { return proc_net_dev_default_excluded(dev); }
+static bool nd_never(const char *dev) { (void)dev; return false; }
+
+static const char *opt_str(const agent_ctx *ctx, const char *name)
+{
+    return ctx->cfg ? vg_config_str(ctx->cfg, name) : NULL;
+}
+
+static int nd_filters_set(agent_ctx *ctx, nd_state *st)
+{
+    const char *inc = opt_str(ctx, ND_OPT_INCLUDE);
+    if (inc && inc[0] && ctx->cfg && strcmp(vg_config_source(ctx->cfg, ND_OPT_EXCLUDE), "default"))
+        return -EINVAL;
+    int rc = field_filter_set(&st->exclude, opt_str(ctx, ND_OPT_EXCLUDE));
+    if (!rc)
+        rc = field_filter_set(&st->include, inc);
+    return rc;
+}
+
+static void nd_release(void *state)
+{
+    nd_state *st = state;
+    if (!st)
+        return;
+    field_filter_release(&st->exclude);
+    field_filter_release(&st->include);
+    free(st);
+}
+
+static int nd_init(agent_ctx *ctx, void **state)
+{
+    nd_state *st = calloc(1, sizeof *st);
+    if (!st)
+        return -ENOMEM;
+    field_filter_init(&st->exclude, NETDEV_EXCLUDE_DEFAULT, nd_default_match);
+    field_filter_init(&st->include, NULL, nd_never);
+    int rc = nd_filters_set(ctx, st);
+    if (rc) {
+        vg_log_error(ctx->log, "netdev", "invalid device filter (or both include and exclude)",
+                     "option", ND_OPT_EXCLUDE);
+        nd_release(st);
+        return rc;
+    }
+    *state = st;
+    return 0;
+}
+
+static int nd_nohandler(void *ud, const char *dev, uint64_t *out)
+{
+    nd_state *st = ud;
+    char rel[ND_NAME_MAX + 48], path[4096], buf[32];
+    snprintf(rel, sizeof rel, "/class/net/%s/statistics/rx_nohandler", dev);
+    int rc = agent_path(st->ctx, AGENT_ROOT_SYS, rel, path, sizeof path);
+    if (rc)
+        return rc;
+    vg_slice v;
+    rc = sysfs_attr_read(AT_FDCWD, path, buf, sizeof buf, &v);
+    if (rc)
+        return rc;
+    if (vg_parse_u64(vg_slice_trim(v), out)) {
+        agent_ctx_parse_error(st->ctx, "netdev", "statistics/rx_nohandler");
+        return -EINVAL;
+    }
+    return 0;
+}
+
+static int nd_collect(agent_ctx *ctx, void *state, vg_scrape *s)
+{
+    nd_state *st = state;
+    if (nd_filters_set(ctx, st))
+        agent_ctx_parse_error(ctx, "netdev", "device filter");
+    int rc = agent_read(ctx, AGENT_ROOT_PROC, "/net/dev");
+    if (rc)
+        return rc;
+    st->ctx = ctx;
+    unsigned skipped = 0;
+    rc = proc_net_dev_parse(ctx->scratch.data, ctx->scratch.len,
+                            st->include.pattern ? &st->include : NULL, &st->exclude,
+                            nd_nohandler, st, s, &skipped);
+    st->ctx = NULL;
+    for (unsigned i = 0; i < skipped; i++)
+        agent_ctx_parse_error(ctx, "netdev", "/proc/net/dev line");
+    return rc < 0 ? rc : 0;
+}
+
+const agent_collector agent_collector_netdev = {
+    .name = "netdev",
+    .default_enabled = true,
+    .help = "Network interface counters from /proc/net/dev (node_network_*_total)",
+    .opts = nd_opts,
+    .nopts = sizeof nd_opts / sizeof nd_opts[0],
+    .init = nd_init,
+    .collect = nd_collect,
+    .release = nd_release,
+};

@@ -1,0 +1,258 @@
+/*
+ * sys_class_net.c - the `netclass` collector.
+ *
+ * Reads the ~22 attribute files it reports with openat() on one directory
+ * fd per interface, instead of listing and reading every file in the
+ * directory as node_exporter does.
+ */
+#include "sys_class_net.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "field_filter.h"
+#include "proc_net_dev.h"
+#include "sysfs_attr.h"
+
+#define NC_OPT_IGNORED "collector.netclass.ignored-devices"
+#define NC_OPT_INVALID_SPEED "collector.netclass.ignore-invalid-speed"
+
+const char *const netclass_num_files[NC_NUM] = {
+    [NC_ADDR_ASSIGN_TYPE] = "addr_assign_type",
+    [NC_CARRIER] = "carrier",
+    [NC_CARRIER_CHANGES] = "carrier_changes",
+    [NC_CARRIER_UP] = "carrier_up_count",
+    [NC_CARRIER_DOWN] = "carrier_down_count",
+    [NC_DEV_ID] = "dev_id",
+    [NC_DORMANT] = "dormant",
+    [NC_FLAGS] = "flags",
+    [NC_IFINDEX] = "ifindex",
+    [NC_IFLINK] = "iflink",
+    [NC_LINK_MODE] = "link_mode",
+    [NC_MTU] = "mtu",
+    [NC_NAME_ASSIGN_TYPE] = "name_assign_type",
+    [NC_NETDEV_GROUP] = "netdev_group",
+    [NC_SPEED] = "speed",
+    [NC_TX_QUEUE_LEN] = "tx_queue_len",
+    [NC_TYPE] = "type",
+};
+
+const char *const netclass_str_files[NC_NSTR] = {
+    [NC_ADDRESS] = "address",
+    [NC_BROADCAST] = "broadcast",
+    [NC_DUPLEX] = "duplex",
+    [NC_IFALIAS] = "ifalias",
+    [NC_OPERSTATE] = "operstate",
+};
+
+/* Metric names (after node_network_), node_exporter 1.5's. */
+static const char *const nc_metric[NC_NUM] = {
+    [NC_ADDR_ASSIGN_TYPE] = "address_assign_type",
+    [NC_CARRIER] = "carrier",
+    [NC_CARRIER_CHANGES] = "carrier_changes_total",
+    [NC_CARRIER_UP] = "carrier_up_changes_total",
+    [NC_CARRIER_DOWN] = "carrier_down_changes_total",
+    [NC_DEV_ID] = "device_id",
+    [NC_DORMANT] = "dormant",
+    [NC_FLAGS] = "flags",
+    [NC_IFINDEX] = "iface_id",
+    [NC_IFLINK] = "iface_link",
+    [NC_LINK_MODE] = "iface_link_mode",
+    [NC_MTU] = "mtu_bytes",
+    [NC_NAME_ASSIGN_TYPE] = "name_assign_type",
+    [NC_NETDEV_GROUP] = "net_dev_group",
+    [NC_SPEED] = "speed_bytes",
+    [NC_TX_QUEUE_LEN] = "transmit_queue_length",
+    [NC_TYPE] = "protocol_type",
+};
+
+int sys_class_net_attr_parse(netclass_iface *ifc, const char *attr, const char *buf, size_t len)
+{
+    vg_slice v = vg_slice_trim((vg_slice){buf, len});
+    for (int i = 0; i < NC_NSTR; i++) {
+        if (strcmp(attr, netclass_str_files[i]) != 0)
+            continue;
+        if (v.n >= sizeof ifc->str[i] || memchr(v.p, '\0', v.n))
+            return -EFBIG;
+        vg_slice_copy(v, ifc->str[i], sizeof ifc->str[i]);
+        return 0;
+    }
+    for (int i = 0; i < NC_NUM; i++) {
+        if (strcmp(attr, netclass_num_files[i]) != 0)
+            continue;
+        int64_t x;
+        int rc = sysfs_attr_parse_int(v, &x);
+        if (rc)
+            return -EINVAL;
+        ifc->v[i] = x;
+        ifc->has[i] = true;
+        return 0;
+    }
+    return -ENOENT;
+}
+
+void sys_class_net_emit(const netclass_iface *ifc, bool ignore_invalid_speed, vg_scrape *s)
+{
+    static const char *const dl[1] = {"device"};
+    static const char *const il[6] = {"address", "broadcast", "device",
+                                      "duplex",  "ifalias",   "operstate"};
+    const char *dev = ifc->name;
+    vg_family *up = vg_scrape_family(s, "node_network_up", VG_MT_GAUGE,
+                                     "Value is 1 if operstate is 'up', 0 otherwise.", 1, dl);
+    vg_family_add(up, strcmp(ifc->str[NC_OPERSTATE], "up") == 0 ? 1 : 0, dev);
+    vg_family *info = vg_scrape_family(
+        s, "node_network_info", VG_MT_GAUGE,
+        "Non-numeric data from /sys/class/net/<iface>, value is always 1.", 6, il);
+    vg_family_add(info, 1, ifc->str[NC_ADDRESS], ifc->str[NC_BROADCAST], dev,
+                  ifc->str[NC_DUPLEX], ifc->str[NC_IFALIAS], ifc->str[NC_OPERSTATE]);
+    for (int i = 0; i < NC_NUM; i++) {
+        if (!ifc->has[i])
+            continue;
+        double v = (double)ifc->v[i];
+        if (i == NC_SPEED) {
+            if (ifc->v[i] < 0 && ignore_invalid_speed)
+                continue;
+            /* Mbit/s to bytes/s in int64 arithmetic, as node_exporter does */
+            if (ifc->v[i] > INT64_MAX / 1000000 || ifc->v[i] < INT64_MIN / 1000000)
+                continue;
+            v = (double)(ifc->v[i] * 1000000 / 8);
+        }
+        char name[64], help[96];
+        memcpy(name, "node_network_", 13);
+        strcpy(name + 13, nc_metric[i]);
+        memcpy(help, "Network device property: ", 25);
+        strcpy(help + 25, nc_metric[i]);
+        bool counter = i == NC_CARRIER_CHANGES || i == NC_CARRIER_UP || i == NC_CARRIER_DOWN;
+        vg_family *f = vg_scrape_family(s, name, counter ? VG_MT_COUNTER : VG_MT_GAUGE, help, 1,
+                                        dl);
+        vg_family_add(f, v, dev);
+    }
+}
+
+/* ---------- collector ---------- */
+
+static const vg_opt_def nc_opts[] = {
+    {NC_OPT_IGNORED, VG_OPT_STRING, NETCLASS_IGNORED_DEFAULT,
+     "Regexp of net devices to ignore for netclass collector (default: CNI pod interfaces)",
+     VG_OPT_F_RELOADABLE},
+    {NC_OPT_INVALID_SPEED, VG_OPT_BOOL, "false",
+     "Ignore devices where the speed is invalid (node_exporter reports -1 Mbit/s as -125000)",
+     VG_OPT_F_RELOADABLE},
+};
+
+/* Collection thread only. */
+typedef struct nc_state {
+    field_filter ignored;
+    sysfs_dirlist dirs;
+    netclass_iface ifc;
+} nc_state;
+
+static bool nc_default_match(const char *dev) { return proc_net_dev_pod_iface(dev); }
+
+static const char *opt_str(const agent_ctx *ctx, const char *name)
+{
+    return ctx->cfg ? vg_config_str(ctx->cfg, name) : NULL;
+}
+
+static void nc_release(void *state)
+{
+    nc_state *st = state;
+    if (!st)
+        return;
+    field_filter_release(&st->ignored);
+    sysfs_dirlist_release(&st->dirs);
+    free(st);
+}
+
+static int nc_init(agent_ctx *ctx, void **state)
+{
+    nc_state *st = calloc(1, sizeof *st);
+    if (!st)
+        return -ENOMEM;
+    field_filter_init(&st->ignored, NETCLASS_IGNORED_DEFAULT, nc_default_match);
+    sysfs_dirlist_init(&st->dirs);
+    int rc = field_filter_set(&st->ignored, opt_str(ctx, NC_OPT_IGNORED));
+    if (rc) {
+        vg_log_error(ctx->log, "netclass", "invalid regexp", "option", NC_OPT_IGNORED);
+        nc_release(st);
+        return rc;
+    }
+    *state = st;
+    return 0;
+}
+
+/* Read one interface directory into st->ifc. */
+static void nc_read_iface(agent_ctx *ctx, nc_state *st, int dfd)
+{
+    netclass_iface *ifc = &st->ifc;
+    char buf[512];
+    vg_slice v;
+    for (int pass = 0; pass < 2; pass++) {
+        size_t n = pass ? NC_NUM : NC_NSTR;
+        for (size_t i = 0; i < n; i++) {
+            const char *attr = pass ? netclass_num_files[i] : netclass_str_files[i];
+            int rc = sysfs_attr_read(dfd, attr, buf, sizeof buf, &v);
+            if (rc) {
+                if (!sysfs_attr_absent_err(rc))
+                    agent_ctx_parse_error(ctx, "netclass", attr);
+                continue;
+            }
+            if (sys_class_net_attr_parse(ifc, attr, v.p, v.n))
+                agent_ctx_parse_error(ctx, "netclass", attr);
+        }
+    }
+}
+
+static int nc_collect(agent_ctx *ctx, void *state, vg_scrape *s)
+{
+    nc_state *st = state;
+    if (field_filter_set(&st->ignored, opt_str(ctx, NC_OPT_IGNORED)))
+        agent_ctx_parse_error(ctx, "netclass", NC_OPT_IGNORED);
+    bool ignore_speed = ctx->cfg && vg_config_bool(ctx->cfg, NC_OPT_INVALID_SPEED);
+    char path[4096];
+    int rc = agent_path(ctx, AGENT_ROOT_SYS, "/class/net", path, sizeof path);
+    if (rc)
+        return rc;
+    int cfd = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    if (cfd < 0)
+        return -errno;
+    rc = sysfs_dirlist_read(&st->dirs, cfd, ".", NULL);
+    if (rc) {
+        close(cfd);
+        return rc;
+    }
+    for (size_t i = 0; i < st->dirs.n; i++) {
+        const char *name = sysfs_dirlist_name(&st->dirs, i);
+        unsigned char t = st->dirs.ents[i].type;
+        if (t == DT_REG) /* bonding_masters */
+            continue;
+        if (strlen(name) >= sizeof st->ifc.name || field_filter_match(&st->ignored, name))
+            continue;
+        int dfd = openat(cfd, name, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+        if (dfd < 0)
+            continue; /* not a directory (or gone since the listing) */
+        memset(&st->ifc, 0, sizeof st->ifc);
+        strcpy(st->ifc.name, name);
+        nc_read_iface(ctx, st, dfd);
+        close(dfd);
+        sys_class_net_emit(&st->ifc, ignore_speed, s);
+    }
+    close(cfd);
+    return 0;
+}
+
+const agent_collector agent_collector_netclass = {
+    .name = "netclass",
+    .default_enabled = true,
+    .help = "Network interface properties from /sys/class/net (node_network_info, _up, _mtu_bytes...)",
+    .opts = nc_opts,
+    .nopts = sizeof nc_opts / sizeof nc_opts[0],
+    .init = nc_init,
+    .collect = nc_collect,
+    .release = nc_release,
+};

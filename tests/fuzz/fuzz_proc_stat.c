@@ -1,0 +1,43 @@
+/*
+ * fuzz_proc_stat.c - libFuzzer target for the /proc/stat (cpu, stat) and CPU-list parsers
+ * (agent/collectors/proc_stat.h): arbitrary bytes must never crash, read past
+ * the buffer (a heap copy of exactly size bytes) or yield an
+ * unencodable scrape.
+ */
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "collectors/proc_stat.h"
+#include "vg_prom.h"
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+    char *buf = malloc(size ? size : 1);
+    vg_scrape *s = NULL;
+    if (!buf || vg_scrape_new(&s)) {
+        free(buf);
+        return 0;
+    }
+    if (size)
+        memcpy(buf, data, size);
+    unsigned skipped = 0;
+    (void)skipped;
+    proc_cpu_state *st = NULL;
+    if (proc_cpu_state_new(&st) == 0) {
+        /* twice through the same state: the never-backwards path runs too */
+        proc_stat_parse_cpu(buf, size, 100, st, s, &skipped);
+        vg_scrape_reset(s);
+        proc_stat_parse_cpu(buf, size, 100, st, s, &skipped);
+        proc_cpu_state_free(st);
+    }
+    proc_stat_parse_stat(buf, size, s, &skipped);
+    proc_stat_parse_isolated(buf, size, s);
+    vg_buf out = VG_BUF_INIT;
+    if (vg_prom_encode(s, VG_PROM_TEXT, &out) != 0)
+        abort();
+    vg_buf_release(&out);
+    vg_scrape_free(s);
+    free(buf);
+    return 0;
+}
