@@ -5,6 +5,7 @@
 
 #include <errno.h>
 
+#include "small_file.h"
 #include "vg_parse.h"
 
 int proc_sys_fs_file_nr_parse(const char *buf, size_t len, vg_scrape *s)
@@ -25,10 +26,12 @@ int proc_sys_fs_file_nr_parse(const char *buf, size_t len, vg_scrape *s)
 
 static int filefd_collect(agent_ctx *ctx, void *state, vg_scrape *s)
 {
-    int rc = agent_read(ctx, AGENT_ROOT_PROC, "/sys/fs/file-nr");
+    char buf[256];
+    size_t len;
+    int rc = small_file_read(ctx, AGENT_ROOT_PROC, "/sys/fs/file-nr", buf, sizeof buf, &len);
     if (rc)
         return rc;
-    rc = proc_sys_fs_file_nr_parse(ctx->scratch.data, ctx->scratch.len, s);
+    rc = proc_sys_fs_file_nr_parse(buf, len, s);
     if (rc < 0) {
         agent_ctx_parse_error(ctx, "filefd", "/proc/sys/fs/file-nr");
         return rc;

@@ -11,6 +11,7 @@
 #include <string.h>
 #include <sys/utsname.h>
 
+#include "small_file.h"
 #include "vg_parse.h"
 
 static const char *const uname_files[PROC_UNAME_NFIELDS] = {
@@ -93,7 +94,9 @@ static int uname_collect(agent_ctx *ctx, void *state, vg_scrape *s)
             continue;
         char rel[64];
         snprintf(rel, sizeof rel, "/sys/kernel/%s", uname_files[i]);
-        int rc = agent_read(ctx, AGENT_ROOT_PROC, rel);
+        char buf[PROC_UNAME_MAX + 1];
+        size_t len;
+        int rc = small_file_read(ctx, AGENT_ROOT_PROC, rel, buf, sizeof buf, &len);
         if (rc == -ENOENT && i == PROC_UNAME_MACHINE) {
             struct utsname un;
             if (uname(&un) != 0)
@@ -101,14 +104,14 @@ static int uname_collect(agent_ctx *ctx, void *state, vg_scrape *s)
             snprintf(u->f[i], sizeof u->f[i], "%s", un.machine);
             continue;
         }
+        if (rc == 0)
+            rc = proc_sys_kernel_parse_field(buf, len, (proc_uname_field)i, u);
+        if (rc == -EFBIG || rc == -EINVAL) {
+            agent_ctx_parse_error(ctx, "uname", rel);
+            return -EINVAL;
+        }
         if (rc)
             return rc;
-        rc = proc_sys_kernel_parse_field(ctx->scratch.data, ctx->scratch.len,
-                                         (proc_uname_field)i, u);
-        if (rc) {
-            agent_ctx_parse_error(ctx, "uname", rel);
-            return rc;
-        }
     }
     us->have_static = true;
     return proc_sys_kernel_uname_emit(u, s);

@@ -7,6 +7,7 @@
 
 #include <errno.h>
 
+#include "small_file.h"
 #include "vg_parse.h"
 
 int proc_sys_kernel_random_parse(const char *buf, size_t len, proc_random_file which,
@@ -26,23 +27,18 @@ int proc_sys_kernel_random_parse(const char *buf, size_t len, proc_random_file w
 
 static int entropy_collect(agent_ctx *ctx, void *state, vg_scrape *s)
 {
-    int rc = agent_read(ctx, AGENT_ROOT_PROC, "/sys/kernel/random/entropy_avail");
-    if (rc)
-        return rc;
-    rc = proc_sys_kernel_random_parse(ctx->scratch.data, ctx->scratch.len,
-                                      PROC_RANDOM_ENTROPY_AVAIL, s);
-    if (rc < 0) {
-        agent_ctx_parse_error(ctx, "entropy", "/proc/sys/kernel/random/entropy_avail");
-        return rc;
-    }
-    rc = agent_read(ctx, AGENT_ROOT_PROC, "/sys/kernel/random/poolsize");
-    if (rc)
-        return rc;
-    rc = proc_sys_kernel_random_parse(ctx->scratch.data, ctx->scratch.len,
-                                      PROC_RANDOM_POOLSIZE, s);
-    if (rc < 0) {
-        agent_ctx_parse_error(ctx, "entropy", "/proc/sys/kernel/random/poolsize");
-        return rc;
+    static const char *const files[2] = {"/sys/kernel/random/entropy_avail",
+                                         "/sys/kernel/random/poolsize"};
+    for (int i = 0; i < 2; i++) {
+        char buf[64];
+        size_t len;
+        int rc = small_file_read(ctx, AGENT_ROOT_PROC, files[i], buf, sizeof buf, &len);
+        if (rc == 0)
+            rc = proc_sys_kernel_random_parse(buf, len, (proc_random_file)i, s);
+        if (rc == -EINVAL || rc == -EFBIG)
+            agent_ctx_parse_error(ctx, "entropy", files[i]);
+        if (rc < 0)
+            return rc;
     }
     return 0;
 }

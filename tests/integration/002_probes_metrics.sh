@@ -5,7 +5,7 @@
 need_bin "$BIN/vigil-agent"; need_bin "$BIN/vigil-operator"
 pa=$(free_port); po=$(free_port)
 start "$TMP/agent.log" "$BIN/vigil-agent" --web.listen-address=127.0.0.1:$pa; apid=$LAST_PID
-env -u KUBERNETES_SERVICE_HOST -u KUBECONFIG start "$TMP/op.log" "$BIN/vigil-operator" --web.listen-address=127.0.0.1:$po; opid=$LAST_PID
+start "$TMP/op.log" env -u KUBERNETES_SERVICE_HOST -u KUBECONFIG "$BIN/vigil-operator" --web.listen-address=127.0.0.1:$po; opid=$LAST_PID
 wait_http "http://127.0.0.1:$pa/healthz" || fail "agent did not start: $(cat "$TMP/agent.log")"
 wait_http "http://127.0.0.1:$po/healthz" || fail "operator did not start: $(cat "$TMP/op.log")"
 

@@ -38,7 +38,7 @@ q() { curl -s "http://127.0.0.1:$pp/api/v1/query" --data-urlencode "query=$1"; }
 for job in vigil-agent vigil-operator; do
   q "min_over_time(up{job=\"$job\"}[1m])" | grep -q '"value":\[[0-9.]*,"1"\]' || fail "$job was not up for the whole run: $(q "up{job=\"$job\"}")"
   n=$(q "count_over_time(up{job=\"$job\"}[1m])" | python3 -c 'import json,sys;print(json.load(sys.stdin)["data"]["result"][0]["value"][1])')
-  [ "$n" -ge 8 ] || fail "$job scraped only $n times"
+  [ "$n" -ge 5 ] || fail "$job scraped only $n times"
   # Prometheus counts samples it rejected (duplicates, out of order) per target
   q "scrape_samples_post_metric_relabeling{job=\"$job\"}" | grep -q '"value"' || fail "no sample count for $job"
 done

@@ -17,7 +17,7 @@ wanted="cpu stat meminfo loadavg vmstat pressure uname os time filefd sockstat n
 "$BIN/vigil-agent" --help >"$TMP/help" 2>&1 || true
 have=""
 for c in $wanted; do
-  grep -Eq -- "--collector\.$c([= ]|$)" "$TMP/help" && have="$have $c"
+  grep -Eq -- "--(\[no-\])?collector\.$c( |=|$)" "$TMP/help" && have="$have $c"
 done
 [ -n "$have" ] || skip "vigil-agent has none of the node collectors yet"
 missing=""

@@ -95,15 +95,17 @@ summary "$WORK/v1-500.prom" >"$WORK/v1-500.summary"
 check v1-cgroupfs-crio-500pods.summary "$WORK/v1-500.summary"
 
 # Sanity independent of the golden files: every pod and container present.
-pods=$(grep -c '^container_start_time_seconds{container="",' "$WORK/v2-110.prom" || true)
-ctrs=$(grep '^container_start_time_seconds{' "$WORK/v2-110.prom" | grep -vc '^container_start_time_seconds{container="",' || true)
+starts() { grep '^container_start_time_seconds{' "$1" | grep -cE "$2" || true; }
+pods=$(starts "$WORK/v2-110.prom" 'id="[^"]*-pod[0-9a-f_]+\.slice"')
+ctrs=$(starts "$WORK/v2-110.prom" 'id="[^"]*/cri-containerd-[0-9a-f]+\.scope"')
 if [ "$pods" != 110 ] || [ "$ctrs" != 330 ]; then
     echo "FAIL: 110-pod tree: $pods pods and $ctrs containers reported (want 110 and 330)"
     fail=1
 fi
-pods=$(grep -c '^container_start_time_seconds{container="",' "$WORK/v1-500.prom" || true)
-if [ "$pods" != 500 ]; then
-    echo "FAIL: 500-pod tree: $pods pods reported (want 500)"
+pods=$(starts "$WORK/v1-500.prom" 'id="[^"]*/pod[0-9a-f-]+"')
+ctrs=$(starts "$WORK/v1-500.prom" 'id="[^"]*/crio-[0-9a-f]+"')
+if [ "$pods" != 500 ] || [ "$ctrs" != 500 ]; then
+    echo "FAIL: 500-pod tree: $pods pods and $ctrs containers reported (want 500 and 500)"
     fail=1
 fi
 

@@ -33,6 +33,7 @@ int ks_store_init(ks_store *st, size_t history_cap, uint64_t seed)
 static void ev_free(ks_event *e)
 {
     json_object_put(e->obj);
+    json_object_put(e->prev);
     free(e->line);
     memset(e, 0, sizeof *e);
 }
@@ -133,7 +134,7 @@ json_object *ks_store_get_locked(ks_rtype *rt, const char *ns, const char *name)
 
 static const char *ev_names[] = {"ADDED", "MODIFIED", "DELETED"};
 
-static int record(ks_store *st, ks_rtype *rt, int type, json_object *obj)
+static int record(ks_store *st, ks_rtype *rt, int type, json_object *obj, json_object *prev)
 {
     size_t olen = 0;
     const char *js = ks_json_dump(obj, &olen);
@@ -156,6 +157,7 @@ static int record(ks_store *st, ks_rtype *rt, int type, json_object *obj)
     e->type = type;
     e->rtype = rt->id;
     e->obj = json_object_get(obj);
+    e->prev = prev ? json_object_get(prev) : NULL;
     e->line = line;
     e->len = (size_t)h + olen + 2;
     st->len++;
@@ -195,8 +197,9 @@ uint64_t ks_store_put_locked(ks_store *st, ks_rtype *rt, json_object *obj)
     }
     st->rv++;
     set_rv(obj, st->rv);
+    json_object *prev = NULL;
     if (exists) {
-        json_object_put(rt->objs[i].o);
+        prev = rt->objs[i].o;
         rt->objs[i].o = obj;
     } else {
         char *k = strdup(key);
@@ -209,7 +212,8 @@ uint64_t ks_store_put_locked(ks_store *st, ks_rtype *rt, json_object *obj)
         rt->objs[i].o = obj;
         rt->n++;
     }
-    record(st, rt, exists ? KS_EV_MODIFIED : KS_EV_ADDED, obj);
+    record(st, rt, exists ? KS_EV_MODIFIED : KS_EV_ADDED, obj, prev);
+    json_object_put(prev);
     return st->rv;
 }
 
@@ -226,7 +230,7 @@ uint64_t ks_store_del_locked(ks_store *st, ks_rtype *rt, const char *ns, const c
     rt->n--;
     st->rv++;
     set_rv(obj, st->rv);
-    record(st, rt, KS_EV_DELETED, obj);
+    record(st, rt, KS_EV_DELETED, obj, NULL);
     json_object_put(obj);
     return st->rv;
 }

@@ -70,6 +70,7 @@ typedef struct ks_event {
     int type;
     int rtype;
     json_object *obj;   /* reference to this version */
+    json_object *prev;  /* reference to the previous version (MODIFIED) or NULL */
     char *line;         /* {"type":..,"object":..}\n, heap */
     size_t len;
 } ks_event;

@@ -7,10 +7,13 @@ TMP=$(mktemp -d /tmp/vigil-it.XXXXXX)
 PIDS=()
 
 cleanup() {
+  local rc=$?
+  set +e
   for p in "${PIDS[@]:-}"; do [ -n "$p" ] && kill "$p" 2>/dev/null; done
   sleep 0.2
   for p in "${PIDS[@]:-}"; do [ -n "$p" ] && kill -9 "$p" 2>/dev/null; done
   rm -rf "$TMP"
+  exit $rc
 }
 trap cleanup EXIT
 

@@ -1,0 +1,148 @@
+/* Unit tests for sysfs_attr (agent/collectors/sysfs_attr.c). */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "collectors/sysfs_attr.h"
+
+static vg_slice sl(const char *s)
+{
+    return (vg_slice){s, strlen(s)};
+}
+
+static void test_parse_int_go_base0(void **st)
+{
+    int64_t v;
+    assert_int_equal(sysfs_attr_parse_int(sl("0x1003"), &v), 0);
+    assert_int_equal(v, 4099);
+    assert_int_equal(sysfs_attr_parse_int(sl("0X1f"), &v), 0);
+    assert_int_equal(v, 31);
+    assert_int_equal(sysfs_attr_parse_int(sl("-1"), &v), 0);
+    assert_int_equal(v, -1);
+    assert_int_equal(sysfs_attr_parse_int(sl("+7"), &v), 0);
+    assert_int_equal(v, 7);
+    assert_int_equal(sysfs_attr_parse_int(sl("0"), &v), 0);
+    assert_int_equal(v, 0);
+    assert_int_equal(sysfs_attr_parse_int(sl("010"), &v), 0); /* octal, like Go */
+    assert_int_equal(v, 8);
+    assert_int_equal(sysfs_attr_parse_int(sl("0o17"), &v), 0);
+    assert_int_equal(v, 15);
+    assert_int_equal(sysfs_attr_parse_int(sl("0b101"), &v), 0);
+    assert_int_equal(v, 5);
+    assert_int_equal(sysfs_attr_parse_int(sl("65536"), &v), 0);
+    assert_int_equal(v, 65536);
+    assert_int_equal(sysfs_attr_parse_int(sl("9223372036854775807"), &v), 0);
+    assert_true(v == INT64_MAX);
+    assert_int_equal(sysfs_attr_parse_int(sl("-9223372036854775808"), &v), 0);
+    assert_true(v == INT64_MIN);
+    assert_int_equal(sysfs_attr_parse_int(sl("9223372036854775808"), &v), -ERANGE);
+    assert_int_equal(sysfs_attr_parse_int(sl("0xffffffffffffffffff"), &v), -ERANGE);
+    assert_int_equal(sysfs_attr_parse_int(sl(""), &v), -EINVAL);
+    assert_int_equal(sysfs_attr_parse_int(sl("0x"), &v), -EINVAL);
+    assert_int_equal(sysfs_attr_parse_int(sl("08"), &v), -EINVAL);
+    assert_int_equal(sysfs_attr_parse_int(sl("12a"), &v), -EINVAL);
+    assert_int_equal(sysfs_attr_parse_int(sl(" 1"), &v), -EINVAL);
+    assert_int_equal(sysfs_attr_parse_int(sl("-"), &v), -EINVAL);
+}
+
+static char tmpdir[64];
+
+static void write_file(const char *name, const char *content, size_t n)
+{
+    char p[256];
+    snprintf(p, sizeof p, "%s/%s", tmpdir, name);
+    FILE *f = fopen(p, "w");
+    assert_non_null(f);
+    fwrite(content, 1, n, f);
+    fclose(f);
+}
+
+static void test_read(void **st)
+{
+    snprintf(tmpdir, sizeof tmpdir, "/tmp/vigil-sysfs-XXXXXX");
+    assert_non_null(mkdtemp(tmpdir));
+    write_file("mtu", "1500\n", 5);
+    write_file("empty", "", 0);
+    char big[300];
+    memset(big, 'x', sizeof big);
+    write_file("big", big, sizeof big);
+    write_file("exact", big, 15);
+    int dfd = open(tmpdir, O_RDONLY | O_DIRECTORY);
+    assert_true(dfd >= 0);
+    char buf[16];
+    vg_slice v = {NULL, 0};
+    assert_int_equal(sysfs_attr_read(dfd, "mtu", buf, sizeof buf, &v), 0);
+    assert_int_equal(v.n, 5);
+    assert_memory_equal(v.p, "1500\n", 5);
+    vg_slice t = vg_slice_trim(v);
+    assert_int_equal(t.n, 4);
+    assert_int_equal(sysfs_attr_read(dfd, "empty", buf, sizeof buf, &v), 0);
+    assert_int_equal(v.n, 0);
+    /* 15 bytes fill a 16-byte buffer exactly: fine; 300 do not fit */
+    assert_int_equal(sysfs_attr_read(dfd, "exact", buf, sizeof buf, &v), 0);
+    assert_int_equal(v.n, 15);
+    assert_int_equal(sysfs_attr_read(dfd, "big", buf, sizeof buf, &v), -EFBIG);
+    assert_int_equal(sysfs_attr_read(dfd, "absent", buf, sizeof buf, &v), -ENOENT);
+    assert_true(sysfs_attr_absent_err(-ENOENT));
+    assert_true(sysfs_attr_absent_err(-EINVAL));
+    assert_false(sysfs_attr_absent_err(-EFBIG));
+    /* a directory is not an attribute */
+    assert_int_equal(mkdirat(dfd, "power", 0755), 0);
+    assert_int_equal(sysfs_attr_read(dfd, "power", buf, sizeof buf, &v), -EISDIR);
+
+    vg_slice n = sysfs_attr_trim_nl(sl("\n 42 \n\n"));
+    assert_int_equal(n.n, 4);
+    assert_memory_equal(n.p, " 42 ", 4);
+    close(dfd);
+}
+
+static void test_dirlist_sorted_prefix(void **st)
+{
+    write_file("thermal_zone10", "", 0);
+    write_file("thermal_zone2", "", 0);
+    write_file("cooling_device0", "", 0);
+    sysfs_dirlist l;
+    sysfs_dirlist_init(&l);
+    assert_int_equal(sysfs_dirlist_read(&l, AT_FDCWD, tmpdir, "thermal_zone"), 0);
+    assert_int_equal(l.n, 2);
+    assert_string_equal(sysfs_dirlist_name(&l, 0), "thermal_zone10");
+    assert_string_equal(sysfs_dirlist_name(&l, 1), "thermal_zone2");
+    assert_int_equal(sysfs_dirlist_read(&l, AT_FDCWD, tmpdir, NULL), 0);
+    for (size_t i = 1; i < l.n; i++)
+        assert_true(strcmp(sysfs_dirlist_name(&l, i - 1), sysfs_dirlist_name(&l, i)) < 0);
+    /* many entries: the pools grow and stay sorted */
+    for (int i = 0; i < 300; i++) {
+        char nm[32];
+        snprintf(nm, sizeof nm, "f%03d", 299 - i);
+        write_file(nm, "", 0);
+    }
+    assert_int_equal(sysfs_dirlist_read(&l, AT_FDCWD, tmpdir, "f"), 0);
+    assert_int_equal(l.n, 300);
+    assert_string_equal(sysfs_dirlist_name(&l, 0), "f000");
+    assert_string_equal(sysfs_dirlist_name(&l, 299), "f299");
+    assert_int_equal(sysfs_dirlist_read(&l, AT_FDCWD, "/nonexistent-dir", NULL), -ENOENT);
+    assert_int_equal(l.n, 0);
+    sysfs_dirlist_release(&l);
+    char cmd[128];
+    snprintf(cmd, sizeof cmd, "rm -rf %s", tmpdir);
+    assert_int_equal(system(cmd), 0);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_parse_int_go_base0),
+        cmocka_unit_test(test_read),
+        cmocka_unit_test(test_dirlist_sorted_prefix),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
