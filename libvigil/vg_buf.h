@@ -29,7 +29,8 @@ int vg_buf_puts(vg_buf *b, const char *s);
 int vg_buf_putc(vg_buf *b, char c);
 int vg_buf_printf(vg_buf *b, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
-int vg_buf_vprintf(vg_buf *b, const char *fmt, va_list ap);
+int vg_buf_vprintf(vg_buf *b, const char *fmt, va_list ap)
+    __attribute__((format(printf, 2, 0)));
 int vg_buf_put_u64(vg_buf *b, uint64_t v);  /* decimal, no allocation of temps */
 
 /* Drop the first n bytes (n <= len). */

@@ -76,6 +76,12 @@ int proc_meminfo_parse(const char *buf, size_t len, vg_scrape *s, unsigned *skip
     while (vg_lines_next(&it, &line)) {
         if (vg_slice_trim(line).n == 0)
             continue;
+        /* The kernel ends every line with '\n': a last line without one was
+         * cut short, and "SwapTotal: 10" cut from "10 kB" would lose its unit. */
+        if (line.p + line.n == buf + len) {
+            (*skipped)++;
+            continue;
+        }
         vg_slice key, rest, f[3];
         double v;
         if (!vg_split_colon(line, &key, &rest)) {

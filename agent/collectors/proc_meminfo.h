@@ -16,8 +16,8 @@
 
 /*
  * Parse a /proc/meminfo buffer into s. Malformed lines (no ':', a bad
- * number, an unknown unit, a name that cannot be a metric name) are
- * skipped and counted in *skipped. Returns the number of fields added, or
+ * number, an unknown unit, a name that cannot be a metric name, a last
+ * line with no newline: cut short) are skipped and counted in *skipped. Returns the number of fields added, or
  * -EINVAL when none was usable.
  */
 int proc_meminfo_parse(const char *buf, size_t len, vg_scrape *s, unsigned *skipped);

@@ -179,16 +179,18 @@ int proc_stat_parse_stat(const char *buf, size_t len, vg_scrape *s, unsigned *sk
     vg_slice line;
     vg_lines_init(&it, buf, len);
     while (vg_lines_next(&it, &line)) {
-        /* Two fields are enough: intr's per-IRQ columns are not needed. */
-        vg_slice f[2];
-        size_t nf = vg_fields(line, f, 2);
+        /* intr is followed by per-IRQ columns (not needed); the other keys
+         * have exactly one value, so a third field means a garbled line. */
+        vg_slice f[3];
+        size_t nf = vg_fields(line, f, 3);
         if (nf < 1)
             continue;
         for (size_t k = 0; k < sizeof keys / sizeof keys[0]; k++) {
             if (!vg_slice_eq(f[0], keys[k].key))
                 continue;
             uint64_t v;
-            if (nf < 2 || vg_parse_u64(f[1], &v)) {
+            bool intr = strcmp(keys[k].key, "intr") == 0;
+            if (nf < 2 || (nf > 2 && !intr) || vg_parse_u64(f[1], &v)) {
                 (*skipped)++;
                 break;
             }

@@ -158,6 +158,7 @@ static void test_stat_malformed_and_huge(void **st)
 {
     const char *in = "intr\n"
                      "ctxt 18446744073709551615\n"
+                     "processes 1 2\n" /* garbled: one value expected */
                      "btime x\n"
                      "processes 18446744073709551616\n"
                      "procs_running 3\n"
@@ -167,7 +168,7 @@ static void test_stat_malformed_and_huge(void **st)
     vg_scrape_new(&s);
     unsigned skipped = 0;
     assert_int_equal(proc_stat_parse_stat(in, strlen(in), s, &skipped), 2);
-    assert_int_equal(skipped, 5);
+    assert_int_equal(skipped, 6);
     assert_true(pt_value(s, "node_context_switches_total", 0) == 18446744073709551615.0);
     assert_true(pt_value(s, "node_procs_running", 0) == 3);
     assert_int_equal(pt_count(s, "node_boot_time_seconds"), 0);

@@ -149,11 +149,11 @@ static void serve_client(srv *s, int fd, const char *line, const char *auth)
     }
     if (strstr(line, "/auth")) {
         if (!strstr(auth, "Bearer tok-2")) {
-            reply(fd, 401, NULL, "{\"kind\":\"Status\",\"reason\":\"Unauthorized\",\"code\":401}");
-            /* the "kubelet" rotates the token */
+            /* the "kubelet" has rotated the token by the time we refuse */
             FILE *f = fopen(s->tokfile, "w");
             fputs("tok-2\n", f);
             fclose(f);
+            reply(fd, 401, NULL, "{\"kind\":\"Status\",\"reason\":\"Unauthorized\",\"code\":401}");
             return;
         }
         reply(fd, 200, NULL, "{}");
