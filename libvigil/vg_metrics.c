@@ -907,7 +907,8 @@ int vg_registry_collect(vg_registry *r, vg_scrape *s)
     collector_cb cbs[32];
     if (ncbs > 32)
         ncbs = 32;
-    memcpy(cbs, r->cbs, ncbs * sizeof *cbs);
+    if (ncbs)
+        memcpy(cbs, r->cbs, ncbs * sizeof *cbs);
     pthread_mutex_unlock(&r->mu);
 
     vg_scrape_add1(s, "vigil_metrics_series_dropped_total", VG_MT_COUNTER,

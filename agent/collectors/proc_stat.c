@@ -362,7 +362,8 @@ static int cpu_list_ids(agent_ctx *ctx, cpu_collector *c)
         c->ids[n++] = id;
     }
     closedir(d);
-    qsort(c->ids, n, sizeof c->ids[0], id_cmp);
+    if (n > 1)
+        qsort(c->ids, n, sizeof c->ids[0], id_cmp);
     return (int)n;
 }
 

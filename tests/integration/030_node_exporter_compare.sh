@@ -29,6 +29,23 @@ ne_args=(--collector.disable-defaults --web.disable-exporter-metrics)
 vg_args=(--collector.disable-defaults)
 for c in $have; do ne_args+=(--collector."$c"); vg_args+=(--collector."$c"); done
 
+# Compare code, not defaults: where both have the same filter option
+# (device/mount/field include-exclude patterns), give vigil node_exporter's
+# default, which distributions patch (Debian's excludes /run, /mnt, /media).
+"$NE" --help >"$TMP/ne-help" 2>&1 || true
+python3 - "$TMP/ne-help" "$TMP/help" "$have" >"$TMP/align" <<'PY' || fail "could not read option defaults"
+import re, sys
+ne, vg, have = open(sys.argv[1]).read(), open(sys.argv[2]).read(), sys.argv[3].split()
+for m in re.finditer(r'--collector\.([a-z_]+)\.([a-z-]+)="((?:[^"\\]|\\.)*)"', ne):
+    c, opt, val = m.group(1), m.group(2), m.group(3)
+    if c not in have or not re.search(r'(exclude|include|ignored-devices|fields)$', opt):
+        continue
+    if not re.search(r'--collector\.%s\.%s[= ]' % (c, re.escape(opt)), vg):
+        continue
+    print("--collector.%s.%s=%s" % (c, opt, re.sub(r'\\(.)', r'\1', val)))
+PY
+while IFS= read -r a; do vg_args+=("$a"); echo "  vigil $a (node_exporter's default)"; done <"$TMP/align"
+
 pn=$(free_port); pv=$(free_port)
 start "$TMP/ne.log" "$NE" --web.listen-address=127.0.0.1:$pn "${ne_args[@]}"
 start "$TMP/vg.log" "$BIN/vigil-agent" --web.listen-address=127.0.0.1:$pv "${vg_args[@]}"

@@ -29,6 +29,14 @@ MISSING_ALLOWED = {
     "node_exporter_build_info": "node_exporter's build info; vigil reports vigil_build_info",
 }
 
+# Labels vigil adds to a node_exporter family, with why; they are dropped
+# from vigil's series before comparing (only when node_exporter lacks them).
+EXTRA_LABELS_ALLOWED = {
+    "node_disk_info": {
+        "rotational": "node_exporter 1.7+ reports it; 1.5 on this machine does not yet",
+    },
+}
+
 # Families that are not compared at all (scrape bookkeeping).
 IGNORED = re.compile(r"^(node_scrape_collector_duration_seconds|node_exporter_build_info)$")
 
@@ -163,6 +171,11 @@ def main():
             errors.append(f"{fam}: TYPE node_exporter={a['type']} vigil={v['type']}")
             continue
         lnames_ne = {k for s in a["series"] for k, _ in s}
+        drop = {l for l in EXTRA_LABELS_ALLOWED.get(fam, {}) if l not in lnames_ne}
+        if drop:
+            v = {"type": v["type"], "series": {
+                frozenset((k, x) for k, x in s if k not in drop): y for s, y in v["series"].items()}}
+            print(f"  allowed extra labels on {fam}: {sorted(drop)}")
         lnames_vg = {k for s in v["series"] for k, _ in s}
         if lnames_ne != lnames_vg:
             errors.append(f"{fam}: label names node_exporter={sorted(lnames_ne)} vigil={sorted(lnames_vg)}")

@@ -1,0 +1,87 @@
+#!/usr/bin/env bash
+# pods_bench.sh - the pods collector against generated Kubernetes nodes.
+#
+# Builds the 110-pod x 3-container cgroup v2 / systemd / containerd tree and
+# the 500-pod cgroup v1 / cgroupfs / CRI-O tree with
+# tests/fixtures/gen_pod_tree.py (on tmpfs when there is one), runs
+# vigil-agent with only the pods collector against each, scrapes it
+# $SCRAPES times over loopback and prints a markdown table:
+#   - collector time: node_scrape_collector_duration_seconds{collector="pods"}
+#     (reading the cgroups and runtime state, building the series);
+#   - scrape time: the whole HTTP scrape as curl sees it (adds encoding
+#     several MB of text and sending it);
+#   - series and bytes per scrape, agent peak RSS (VmHWM) after all scrapes.
+# Targets from issue 4: 110 pods <= 5 ms, 500 pods <= 20 ms median, peak
+# RSS <= 8 MiB.
+set -euo pipefail
+REPO=${REPO:-$(cd "$(dirname "$0")/.." && pwd)}
+BIN=${BIN:-$REPO/bin}
+SCRAPES=${SCRAPES:-30}
+AGENT=$BIN/vigil-agent
+[ -x "$AGENT" ] || { echo "pods_bench: $AGENT not built (make first)"; exit 1; }
+command -v curl >/dev/null || { echo "pods_bench: curl not found"; exit 1; }
+
+if [ -d /dev/shm ] && [ -w /dev/shm ]; then
+    WORK=$(mktemp -d /dev/shm/vigil-pods-bench.XXXXXX)
+else
+    WORK=$(mktemp -d "${BUILD:-/tmp}/vigil-pods-bench.XXXXXX")
+fi
+APID=
+cleanup() {
+    [ -n "$APID" ] && kill "$APID" 2>/dev/null && wait "$APID" 2>/dev/null
+    rm -rf "$WORK"
+}
+trap cleanup EXIT
+
+port() { python3 -c 'import socket;s=socket.socket();s.bind(("127.0.0.1",0));print(s.getsockname()[1])'; }
+
+# stats FILE -> "median p90" of the numbers in FILE (seconds), in ms
+stats() {
+    sort -g "$1" | awk '{v[NR]=$1} END {m=v[int((NR+1)/2)]; p=v[int(NR*0.9+0.5)]; printf "%.2f %.2f\n", m*1000, p*1000}'
+}
+
+bench_tree() { # bench_tree LABEL TREE [extra agent args...]
+    local label=$1 tree=$2
+    shift 2
+    local p
+    p=$(port)
+    "$AGENT" --web.listen-address=127.0.0.1:"$p" --collector.disable-defaults --collector.pods \
+        --path.sysfs="$tree/sys" --path.procfs="$tree/proc" --path.rootfs="$tree/root" \
+        --log.level=warn "$@" 2>"$WORK/agent.err" &
+    APID=$!
+    local up=0
+    for _ in $(seq 1 100); do
+        curl -sf -o /dev/null "http://127.0.0.1:$p/metrics" && { up=1; break; }
+        sleep 0.1
+    done
+    [ "$up" = 1 ] || { echo "pods_bench: agent did not come up"; cat "$WORK/agent.err"; exit 1; }
+    : >"$WORK/wall" && : >"$WORK/coll"
+    local bytes=0 series=0
+    for _ in $(seq 1 "$SCRAPES"); do
+        curl -s -o "$WORK/out" -w '%{time_total}\n' "http://127.0.0.1:$p/metrics" >>"$WORK/wall"
+        grep '^node_scrape_collector_duration_seconds{collector="pods"}' "$WORK/out" | awk '{print $2}' >>"$WORK/coll"
+    done
+    bytes=$(wc -c <"$WORK/out")
+    series=$(grep -c '^container_\|^pod_' "$WORK/out" || true)
+    local hwm
+    hwm=$(awk '/VmHWM/ {printf "%.1f", $2/1024}' "/proc/$APID/status")
+    kill "$APID"
+    wait "$APID" 2>/dev/null || true
+    APID=
+    read -r cmed cp90 < <(stats "$WORK/coll")
+    read -r wmed wp90 < <(stats "$WORK/wall")
+    printf '| %s | %s | %s / %s | %s / %s | %s | %s |\n' "$label" "$series" "$cmed" "$cp90" \
+        "$wmed" "$wp90" "$(awk -v b="$bytes" 'BEGIN{printf "%.1f MB", b/1e6}')" "$hwm"
+}
+
+GEN=$REPO/tests/fixtures/gen_pod_tree.py
+python3 "$GEN" --layout v2-systemd-containerd --pods 110 --containers 3 --out "$WORK/v2-110"
+python3 "$GEN" --layout v1-cgroupfs-crio --pods 500 --containers 1 --out "$WORK/v1-500"
+
+echo "Pods collector, $SCRAPES scrapes each over loopback, trees on $(df --output=fstype "$WORK" | tail -1)."
+echo "Times in ms (median / p90). Targets: 110 pods <= 5 ms, 500 pods <= 20 ms, RSS <= 8 MiB."
+echo
+echo '| tree | series | collector ms | scrape ms | body | peak RSS MiB |'
+echo '|---|---|---|---|---|---|'
+bench_tree "110 pods x 3 containers, v2 systemd containerd" "$WORK/v2-110"
+bench_tree "500 pods x 1 container, v1 cgroupfs CRI-O" "$WORK/v1-500"
