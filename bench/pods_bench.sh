@@ -10,7 +10,12 @@
 #     (reading the cgroups and runtime state, building the series);
 #   - scrape time: the whole HTTP scrape as curl sees it (adds encoding
 #     several MB of text and sending it);
+#   - agent CPU per scrape (utime+stime over the run / scrapes): steadier
+#     than wall times on a busy machine;
 #   - series and bytes per scrape, agent peak RSS (VmHWM) after all scrapes.
+# Each tree runs twice: default (every cgroup file opened, read, closed each
+# scrape) and with --collector.pods.max-open-files (files kept open and
+# re-read in place).
 # Targets from issue 4: 110 pods <= 5 ms, 500 pods <= 20 ms median, peak
 # RSS <= 8 MiB.
 set -euo pipefail
@@ -56,11 +61,16 @@ bench_tree() { # bench_tree LABEL TREE [extra agent args...]
     done
     [ "$up" = 1 ] || { echo "pods_bench: agent did not come up"; cat "$WORK/agent.err"; exit 1; }
     : >"$WORK/wall" && : >"$WORK/coll"
-    local bytes=0 series=0
+    local bytes=0 series=0 cpu0 cpu1
+    cpu0=$(awk '{print $14 + $15}' "/proc/$APID/stat")
     for _ in $(seq 1 "$SCRAPES"); do
         curl -s -o "$WORK/out" -w '%{time_total}\n' "http://127.0.0.1:$p/metrics" >>"$WORK/wall"
         grep '^node_scrape_collector_duration_seconds{collector="pods"}' "$WORK/out" | awk '{print $2}' >>"$WORK/coll"
     done
+    cpu1=$(awk '{print $14 + $15}' "/proc/$APID/stat")
+    local cpums
+    cpums=$(awk -v a="$cpu0" -v b="$cpu1" -v n="$SCRAPES" -v hz="$(getconf CLK_TCK)" \
+        'BEGIN{printf "%.1f", (b - a) * 1000 / hz / n}')
     bytes=$(wc -c <"$WORK/out")
     series=$(grep -c '^container_\|^pod_' "$WORK/out" || true)
     local hwm
@@ -70,8 +80,8 @@ bench_tree() { # bench_tree LABEL TREE [extra agent args...]
     APID=
     read -r cmed cp90 < <(stats "$WORK/coll")
     read -r wmed wp90 < <(stats "$WORK/wall")
-    printf '| %s | %s | %s / %s | %s / %s | %s | %s |\n' "$label" "$series" "$cmed" "$cp90" \
-        "$wmed" "$wp90" "$(awk -v b="$bytes" 'BEGIN{printf "%.1f MB", b/1e6}')" "$hwm"
+    printf '| %s | %s | %s / %s | %s / %s | %s | %s | %s |\n' "$label" "$series" "$cmed" "$cp90" \
+        "$wmed" "$wp90" "$cpums" "$(awk -v b="$bytes" 'BEGIN{printf "%.1f MB", b/1e6}')" "$hwm"
 }
 
 GEN=$REPO/tests/fixtures/gen_pod_tree.py
@@ -81,7 +91,11 @@ python3 "$GEN" --layout v1-cgroupfs-crio --pods 500 --containers 1 --out "$WORK/
 echo "Pods collector, $SCRAPES scrapes each over loopback, trees on $(df --output=fstype "$WORK" | tail -1)."
 echo "Times in ms (median / p90). Targets: 110 pods <= 5 ms, 500 pods <= 20 ms, RSS <= 8 MiB."
 echo
-echo '| tree | series | collector ms | scrape ms | body | peak RSS MiB |'
-echo '|---|---|---|---|---|---|'
-bench_tree "110 pods x 3 containers, v2 systemd containerd" "$WORK/v2-110"
-bench_tree "500 pods x 1 container, v1 cgroupfs CRI-O" "$WORK/v1-500"
+echo "Load average at start: $(cut -d' ' -f1-3 /proc/loadavg)."
+echo
+echo '| tree | series | collector ms | scrape ms | agent CPU ms/scrape | body | peak RSS MiB |'
+echo '|---|---|---|---|---|---|---|'
+bench_tree "110 pods x 3 ctrs, v2 systemd containerd" "$WORK/v2-110"
+bench_tree "same, max-open-files=100000" "$WORK/v2-110" --collector.pods.max-open-files=100000
+bench_tree "500 pods x 1 ctr, v1 cgroupfs CRI-O" "$WORK/v1-500"
+bench_tree "same, max-open-files=100000" "$WORK/v1-500" --collector.pods.max-open-files=100000

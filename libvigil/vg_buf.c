@@ -131,6 +131,10 @@ int vg_buf_read_file(vg_buf *b, const char *path, size_t max)
         if (rc)
             goto out;
         size_t room = b->cap - b->len - 1;
+        /* /proc/sys handlers allocate and zero a kernel buffer as large as
+         * the read: start small, use the whole room only for big files */
+        if (b->len == 0 && room > 4096)
+            room = 4096;
         ssize_t n = read(fd, b->data + b->len, room);
         if (n < 0) {
             if (errno == EINTR)

@@ -991,6 +991,21 @@ out:
     return rc;
 }
 
+/*
+ * First pass: the whole stream must parse, so a syntax error is reported
+ * even when the walk would have stopped earlier at a semantic one.
+ */
+static int syntax_check(ywalk *w)
+{
+    for (;;) {
+        int rc = ynext(w);
+        if (rc)
+            return rc;
+        if (w->ev.type == YAML_STREAM_END_EVENT)
+            return 0;
+    }
+}
+
 static int walk_document(ywalk *w)
 {
     int rc = ynext(w);
@@ -1038,7 +1053,19 @@ static int parse_yaml(vg_config *c, const char *name, const char *buf, size_t le
         return -ENOMEM;
     }
     yaml_parser_set_input_string(&w.p, (const unsigned char *)w.buf, len);
-    int rc = walk_document(&w);
+    int rc = syntax_check(&w);
+    if (w.live)
+        yaml_event_delete(&w.ev);
+    w.live = false;
+    yaml_parser_delete(&w.p);
+    if (rc)
+        return rc;
+    if (!yaml_parser_initialize(&w.p)) {
+        err_set(err, "%s: out of memory", name);
+        return -ENOMEM;
+    }
+    yaml_parser_set_input_string(&w.p, (const unsigned char *)w.buf, len);
+    rc = walk_document(&w);
     if (w.live)
         yaml_event_delete(&w.ev);
     yaml_parser_delete(&w.p);

@@ -14,6 +14,25 @@
  * malformed YAML are errors naming file:line:column. Lists (VG_OPT_LIST)
  * accept a YAML sequence or a comma-separated string; a flag given twice
  * for a list appends.
+ *
+ * Details (docs/internals/config.md has the full rules):
+ *  - bool: true/false (also True/TRUE/False/FALSE); yes/no/on/off/1/0 are
+ *    errors. A bool flag never takes the next argument as its value.
+ *  - duration: Go units ns us ms s m h plus d, combined ("1h2m3.5s"); a
+ *    plain number is seconds; negative or over 100 years is an error.
+ *  - "--name VALUE" takes the next argument unless it starts with "--".
+ *    A repeated non-list flag: the last wins. A list from a higher source
+ *    replaces the lower one's; "--list=" empties it.
+ *  - Unknown VIGIL_* variables are ignored (the environment is shared);
+ *    so are variables for VG_OPT_F_CLI_ONLY options, except
+ *    VIGIL_CONFIG_FILE. The file is used only when a table declares
+ *    "config.file"; it is never a YAML key.
+ *  - YAML: null (~, null, empty) means "not set here"; duplicate keys (also
+ *    "a.b" vs "a: {b}"), anchors, aliases, tags and multiple documents are
+ *    errors; at most 1 MiB and 16 nested maps.
+ *  - A loaded vg_config is immutable: getters may be called from any
+ *    thread. It owns copies of every string (tables, argv, envp and the
+ *    YAML buffer need not outlive it).
  */
 #ifndef VG_CONFIG_H
 #define VG_CONFIG_H
@@ -53,8 +72,11 @@ typedef struct vg_config_err {
  * Build a config from the tables (several tables may be given, e.g. the
  * shared options and the binary's own; ntables entries of defs[i] with
  * ndefs[i] options), argv (argv[0] skipped) and envp (NULL = environ).
- * --help and --version are recognised and reported via vg_config_wants_*.
- * On error returns -EINVAL and fills err; *out untouched.
+ * --help and --version are recognised and reported via vg_config_wants_*;
+ * with either, the environment and the file are not read (flags still are).
+ * On error returns -EINVAL (-ENOMEM when out of memory) and fills err;
+ * *out untouched, nothing leaked. A bad table (duplicate or invalid names,
+ * a default that does not parse) is -EINVAL too.
  */
 int vg_config_load(const vg_opt_def *const *defs, const size_t *ndefs,
                    size_t ntables, int argc, char *const *argv,
@@ -64,7 +86,11 @@ void vg_config_free(vg_config *c);
 bool vg_config_wants_help(const vg_config *c);
 bool vg_config_wants_version(const vg_config *c);
 
-/* Typed getters. Unknown names abort in debug builds, return default 0s. */
+/*
+ * Typed getters. Unknown names, or a getter of the wrong type, abort unless
+ * NDEBUG is defined (then they return 0, false, "" or NULL).
+ * vg_config_list_at returns NULL when i >= vg_config_list_len.
+ */
 const char *vg_config_str(const vg_config *c, const char *name); /* never NULL */
 int64_t vg_config_int(const vg_config *c, const char *name);
 bool vg_config_bool(const vg_config *c, const char *name);

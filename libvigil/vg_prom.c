@@ -45,7 +45,10 @@ int vg_prom_format_value(double v, char *buf)
         return snprintf(buf, 32, v > 0 ? "+Inf" : "-Inf");
     if (v == floor(v) && fabs(v) < 1e15)
         return snprintf(buf, 32, "%.0f", v);
+    /* shortest of 15, 16, 17 significant digits that reads back exactly */
     int n = snprintf(buf, 32, "%.15g", v);
+    if (strtod(buf, NULL) != v)
+        n = snprintf(buf, 32, "%.16g", v);
     if (strtod(buf, NULL) != v)
         n = snprintf(buf, 32, "%.17g", v);
     return n;

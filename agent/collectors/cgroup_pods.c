@@ -28,6 +28,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
@@ -167,7 +168,7 @@ typedef struct kid {
     runtime_info info;
     bool start_ok;
     double start;
-    uint32_t absent;
+    cgroup_files files;
     bool spec_ok;
     double spec_at;
     cgroup_spec spec;
@@ -177,7 +178,7 @@ typedef struct pod {
     char *rel;                  /* "/kubepods.slice/.../kubepods-...-pod<uid>.slice" */
     bool start_ok;
     double start;
-    uint32_t absent;
+    cgroup_files files;
     bool spec_ok;
     double spec_at;
     cgroup_spec spec;
@@ -215,13 +216,13 @@ typedef struct pods_state {
     /* per-scrape */
     vg_scrape *cur;
     vg_family *fam[F_NFAMS];
-    cgroup_errs errs;
     double now;                 /* monotonic seconds */
     double spec_interval;
     char host_netns[64];
     bool host_netns_ok;
-    /* buffers */
-    cgroup_readbuf rb;
+    /* buffers, error counts, open-file budget */
+    cgroup_reader rd;
+    size_t fd_limit;            /* --collector.pods.max-open-files in effect */
     vg_buf json;
     name_list pods_nl, l1, l2, kids_nl;
     devname *devs;
@@ -229,7 +230,6 @@ typedef struct pods_state {
     char dev_fallback[48];
     /* self metrics */
     vg_series *err_missing, *err_parse, *err_io;
-    long clk_tck;
 } pods_state;
 
 static const vg_opt_def pods_opts[] = {
@@ -247,6 +247,11 @@ static const vg_opt_def pods_opts[] = {
      VG_OPT_F_RELOADABLE},
     {"collector.pods.spec-interval", VG_OPT_DURATION, "30s",
      "How often the limit and shares files are re-read (0: every scrape)", VG_OPT_F_RELOADABLE},
+    {"collector.pods.max-open-files", VG_OPT_INT, "0",
+     "cgroup files kept open between scrapes and re-read in place (about 5x cheaper per file, "
+     "but ~4.5 KiB of kernel memory each on cgroupfs; capped below the open-file limit); 0: "
+     "open and close every file each scrape",
+     VG_OPT_F_RELOADABLE},
 };
 
 /* ---------------- small helpers ---------------- */
@@ -372,6 +377,8 @@ static int open_dir(const char *path)
 
 /* ---------------- layout ---------------- */
 
+static void pods_clear(pods_state *s);
+
 /* A mountinfo path of the host as a path the agent can open. */
 static int host_to_local(const agent_ctx *ctx, const char *hp, char *out, size_t outlen)
 {
@@ -421,6 +428,7 @@ static void detect_layout(agent_ctx *ctx, pods_state *s)
                  : m.v1[CGROUP_CTL_CPUACCT][0] ? CGROUP_CTL_CPUACCT
                                                : CGROUP_CTL_CPU;
     s->layout_done = true;
+    pods_clear(s); /* cached paths and open files belong to the old layout */
     s->nkproots = 0;
     s->rediscover = true;
     s->rediscover_gen = s->gen;
@@ -536,18 +544,30 @@ static int scan_pods(pods_state *s)
     return 0;
 }
 
-static void kid_free(kid *k)
+static void kid_free(kid *k, size_t *budget)
 {
     free(k->name);
     runtime_info_release(&k->info);
+    cgroup_files_release(&k->files, budget);
 }
 
-static void pod_free(pod *p)
+static void pod_free(pod *p, size_t *budget)
 {
     for (size_t i = 0; i < p->nkids; i++)
-        kid_free(&p->kids[i]);
+        kid_free(&p->kids[i], budget);
     free(p->kids);
     free(p->rel);
+    cgroup_files_release(&p->files, budget);
+}
+
+/* Forget every pod (closing kept files). */
+static void pods_clear(pods_state *s)
+{
+    for (size_t i = 0; i < s->npods; i++)
+        pod_free(&s->pods[i], &s->rd.fd_budget);
+    free(s->pods);
+    s->pods = NULL;
+    s->npods = 0;
 }
 
 /* Merge the sorted listing into the cached, sorted pods. */
@@ -573,6 +593,7 @@ static int sync_pods(pods_state *s)
         if (i < s->npods && strcmp(s->pods[i].rel, name) == 0)
             continue;
         np[j].rel = strdup(name);
+        cgroup_files_init(&np[j].files);
         if (!np[j].rel) {
             for (size_t k = 0; k < j; k++)
                 free(np[k].rel);
@@ -584,12 +605,12 @@ static int sync_pods(pods_state *s)
     for (j = 0; j < nl->n; j++) {
         const char *name = nl_at(nl, j);
         while (i < s->npods && strcmp(s->pods[i].rel, name) < 0)
-            pod_free(&s->pods[i++]); /* gone */
+            pod_free(&s->pods[i++], &s->rd.fd_budget); /* gone */
         if (i < s->npods && strcmp(s->pods[i].rel, name) == 0)
             np[j] = s->pods[i++];
     }
     while (i < s->npods)
-        pod_free(&s->pods[i++]);
+        pod_free(&s->pods[i++], &s->rd.fd_budget);
     free(s->pods);
     s->pods = np;
     s->npods = nl->n;
@@ -608,7 +629,7 @@ static void kid_init(kid *k, const char *pod_rel)
     }
 }
 
-static int sync_kids(pod *p, const name_list *nl)
+static int sync_kids(pod *p, const name_list *nl, size_t *budget)
 {
     if (nl->n == p->nkids) {
         size_t i = 0;
@@ -628,6 +649,7 @@ static int sync_kids(pod *p, const name_list *nl)
         if (i < p->nkids && strcmp(p->kids[i].name, name) == 0)
             continue;
         nk[j].name = strdup(name);
+        cgroup_files_init(&nk[j].files);
         if (!nk[j].name) {
             for (size_t k = 0; k < j; k++)
                 free(nk[k].name);
@@ -640,12 +662,12 @@ static int sync_kids(pod *p, const name_list *nl)
     for (j = 0; j < nl->n; j++) {
         const char *name = nl_at(nl, j);
         while (i < p->nkids && strcmp(p->kids[i].name, name) < 0)
-            kid_free(&p->kids[i++]);
+            kid_free(&p->kids[i++], budget);
         if (i < p->nkids && strcmp(p->kids[i].name, name) == 0)
             nk[j] = p->kids[i++];
     }
     while (i < p->nkids)
-        kid_free(&p->kids[i++]);
+        kid_free(&p->kids[i++], budget);
     free(p->kids);
     p->kids = nk;
     p->nkids = nl->n;
@@ -684,9 +706,9 @@ static void kid_resolve_names(agent_ctx *ctx, pods_state *s, kid *k)
         if (rc == -ENOENT || rc == -ENOTDIR)
             continue; /* not this runtime's container */
         if (rc == -EINVAL)
-            s->errs.parse++;
+            s->rd.errs.parse++;
         else if (rc != -ENODATA)
-            s->errs.io++;
+            s->rd.errs.io++;
         break;
     }
     k->names_state = -1;
@@ -877,21 +899,21 @@ static void emit_network(agent_ctx *ctx, pods_state *s, uint64_t pid, const labe
         return;
     size_t len = 0;
     for (;;) {
-        ssize_t r = read(fd, s->rb.p + len, s->rb.cap - len);
+        ssize_t r = read(fd, s->rd.buf.p + len, s->rd.buf.cap - len);
         if (r < 0 && errno == EINTR)
             continue;
         if (r <= 0)
             break;
         len += (size_t)r;
-        if (len == s->rb.cap)
+        if (len == s->rd.buf.cap)
             break; /* > 64 KiB of interfaces: parse what fits */
     }
     close(fd);
     cgroup_netdev devs[MAX_NETDEVS];
     size_t nd = 0;
-    int rc = cgroup_netdev_parse(s->rb.p, len, devs, MAX_NETDEVS, &nd);
+    int rc = cgroup_netdev_parse(s->rd.buf.p, len, devs, MAX_NETDEVS, &nd);
     if (rc == -EINVAL) {
-        s->errs.parse++;
+        s->rd.errs.parse++;
         agent_ctx_parse_error(ctx, "pods", "net/dev line");
     }
     for (size_t i = 0; i < nd; i++) {
@@ -915,11 +937,11 @@ static unsigned spec_flag(const pods_state *s, bool ok, double at)
 }
 
 /* Read one cgroup, keeping the spec cache of its entry. 0 or -ENOENT. */
-static int read_cgroup(pods_state *s, const cgroup_dirs *d, const char *rel, uint32_t *absent,
+static int read_cgroup(pods_state *s, const cgroup_dirs *d, const char *rel, cgroup_files *files,
                        bool *spec_ok, double *spec_at, cgroup_spec *spec, cgroup_stats *st)
 {
     unsigned what = CGROUP_READ_STATS | spec_flag(s, *spec_ok, *spec_at);
-    int rc = cgroup_stats_read(d, rel, what, absent, s->clk_tck, &s->rb, st, &s->errs);
+    int rc = cgroup_stats_read(&s->rd, d, rel, what, files, st);
     if (rc)
         return rc;
     if (what & CGROUP_READ_SPEC) {
@@ -968,8 +990,8 @@ static void process_pod(agent_ctx *ctx, pods_state *s, pod *p)
     nl_reset(&s->kids_nl);
     if (list_subdirs(pfd, &s->kids_nl, NULL) == 0) {
         nl_sort(&s->kids_nl);
-        if (sync_kids(p, &s->kids_nl))
-            s->errs.io++; /* out of memory: keep last scrape's children */
+        if (sync_kids(p, &s->kids_nl, &s->rd.fd_budget))
+            s->rd.errs.io++; /* out of memory: keep last scrape's children */
     }
     if (!p->start_ok)
         p->start_ok = cgroup_stats_start_time(pfd, ".", d.mode, &p->start) == 0;
@@ -996,15 +1018,14 @@ static void process_pod(agent_ctx *ctx, pods_state *s, pod *p)
         bool known = k->names_state == 1;
         if (!k->container || (known && k->info.sandbox)) {
             /* Sandbox or non-container child: only its processes count. */
-            if (cgroup_stats_read(&d, k->name, CGROUP_READ_PROCS, &k->absent, s->clk_tck,
-                                  &s->rb, &st, &s->errs) == 0) {
+            if (cgroup_stats_read(&s->rd, &d, k->name, CGROUP_READ_PROCS, &k->files, &st) == 0) {
                 procs += st.procs;
                 if (known && k->info.sandbox && !sandbox_pid)
                     sandbox_pid = st.first_pid;
             }
             continue;
         }
-        if (read_cgroup(s, &d, k->name, &k->absent, &k->spec_ok, &k->spec_at, &k->spec, &st))
+        if (read_cgroup(s, &d, k->name, &k->files, &k->spec_ok, &k->spec_at, &k->spec, &st))
             continue; /* the container went away mid-scrape */
         procs += st.procs;
         if (!any_pid)
@@ -1015,7 +1036,7 @@ static void process_pod(agent_ctx *ctx, pods_state *s, pod *p)
         emit_stats(ctx, s, &st, &l, k->start_ok, k->start);
     }
 
-    if (read_cgroup(s, &d, ".", &p->absent, &p->spec_ok, &p->spec_at, &p->spec, &st) == 0) {
+    if (read_cgroup(s, &d, ".", &p->files, &p->spec_ok, &p->spec_at, &p->spec, &st) == 0) {
         /* Processes of the pod: its own plus its children's. */
         st.procs += procs;
         st.have |= UINT64_C(1) << CGS_PROCS;
@@ -1049,14 +1070,14 @@ static int pods_init(agent_ctx *ctx, void **state)
     pods_state *s = calloc(1, sizeof *s);
     if (!s)
         return -ENOMEM;
-    s->rb.cap = PODS_READBUF;
-    s->rb.p = malloc(s->rb.cap);
-    if (!s->rb.p) {
+    s->rd.buf.cap = PODS_READBUF;
+    s->rd.buf.p = malloc(s->rd.buf.cap);
+    s->rd.clk_tck = sysconf(_SC_CLK_TCK);
+    if (!s->rd.buf.p) {
         free(s);
         return -ENOMEM;
     }
     vg_buf_init(&s->json);
-    s->clk_tck = sysconf(_SC_CLK_TCK);
     static const char *const lbl[1] = {"reason"};
     vg_metric *m = vg_registry_add(ctx->reg, "vigil_agent_cgroup_read_errors_total",
                                    VG_MT_COUNTER,
@@ -1077,10 +1098,8 @@ static void pods_release(void *state)
     pods_state *s = state;
     if (!s)
         return;
-    for (size_t i = 0; i < s->npods; i++)
-        pod_free(&s->pods[i]);
-    free(s->pods);
-    free(s->rb.p);
+    pods_clear(s);
+    free(s->rd.buf.p);
     free(s->devs);
     vg_buf_release(&s->json);
     nl_release(&s->pods_nl);
@@ -1090,6 +1109,33 @@ static void pods_release(void *state)
     free(s);
 }
 
+/*
+ * The open-file budget from --collector.pods.max-open-files, kept well
+ * below RLIMIT_NOFILE so the agent's sockets and other collectors still
+ * get descriptors. Lowering it closes every kept file (they are reopened
+ * within the new budget on the next reads).
+ */
+static void apply_fd_limit(agent_ctx *ctx, pods_state *s)
+{
+    int64_t want = vg_config_int(ctx->cfg, "collector.pods.max-open-files");
+    size_t limit = want > 0 ? (size_t)want : 0;
+    struct rlimit rl;
+    if (limit && getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur != RLIM_INFINITY) {
+        size_t cap = rl.rlim_cur > 1024 ? (size_t)rl.rlim_cur - 512 : (size_t)rl.rlim_cur / 2;
+        if (limit > cap)
+            limit = cap;
+    }
+    if (limit == s->fd_limit)
+        return;
+    if (limit < s->fd_limit) {
+        pods_clear(s);
+        s->rd.fd_budget = limit;
+    } else {
+        s->rd.fd_budget += limit - s->fd_limit;
+    }
+    s->fd_limit = limit;
+}
+
 static int pods_collect(agent_ctx *ctx, void *state, vg_scrape *out)
 {
     pods_state *s = state;
@@ -1097,12 +1143,13 @@ static int pods_collect(agent_ctx *ctx, void *state, vg_scrape *out)
     s->gen++;
     s->cur = out;
     memset(s->fam, 0, sizeof s->fam);
-    memset(&s->errs, 0, sizeof s->errs);
+    memset(&s->rd.errs, 0, sizeof s->rd.errs);
     s->now = mono_now();
     s->spec_interval = vg_config_duration(ctx->cfg, "collector.pods.spec-interval");
 
     if (!s->layout_done || strcmp(s->opt_root, vg_config_str(ctx->cfg, "collector.pods.cgroup-root")) != 0)
         detect_layout(ctx, s);
+    apply_fd_limit(ctx, s);
     if (s->mounts.mode == CGROUP_MODE_NONE)
         goto out; /* no cgroups we can read: nothing to report */
     if (s->rediscover && (int32_t)(s->gen - s->rediscover_gen) >= 0) {
@@ -1139,14 +1186,14 @@ static int pods_collect(agent_ctx *ctx, void *state, vg_scrape *out)
         process_pod(ctx, s, &s->pods[i]);
     }
 out:
-    if (s->errs.missing)
-        vg_series_add(s->err_missing, s->errs.missing);
-    if (s->errs.parse)
-        vg_series_add(s->err_parse, s->errs.parse);
-    if (s->errs.io)
-        vg_series_add(s->err_io, s->errs.io);
-    if (s->errs.parse) {
-        vg_series_add(ctx->parse_errors, s->errs.parse);
+    if (s->rd.errs.missing)
+        vg_series_add(s->err_missing, s->rd.errs.missing);
+    if (s->rd.errs.parse)
+        vg_series_add(s->err_parse, s->rd.errs.parse);
+    if (s->rd.errs.io)
+        vg_series_add(s->err_io, s->rd.errs.io);
+    if (s->rd.errs.parse) {
+        vg_series_add(ctx->parse_errors, s->rd.errs.parse);
         vg_log_debug(ctx->log, "pods", "skipped malformed cgroup or runtime-state files");
     }
     s->cur = NULL;

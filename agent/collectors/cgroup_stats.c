@@ -98,6 +98,9 @@ static const file_def v1_files[] = {
     {"memory.limit_in_bytes", CGROUP_CTL_MEMORY, false, R_SP, P_MEM_LIMIT1},
 };
 
+_Static_assert(sizeof v2_files / sizeof v2_files[0] <= CGROUP_STATS_NFILES, "v2 table too long");
+_Static_assert(sizeof v1_files / sizeof v1_files[0] <= CGROUP_STATS_NFILES, "v1 table too long");
+
 /* Memory limits at or above this mean "unlimited" (cAdvisor reports 0). */
 #define MEM_UNLIMITED (UINT64_C(1) << 62)
 
@@ -117,11 +120,44 @@ static int join(char *out, size_t outlen, const char *rel, const char *name)
 }
 
 /*
- * Read dirfd/rel/name into buf. Returns the length (>= 0) or -errno;
- * -EFBIG when the file does not fit (the buffer then holds its start).
+ * Read from fd at offset 0 into b. A short read is the end of the file:
+ * true of regular files, and of the seq_file-backed cgroup, proc and sysfs
+ * attribute files (seq_read fills the buffer until the records run out),
+ * so one read(2) per file instead of two. Returns the length or -errno;
+ * -EFBIG when the file does not fit.
  */
-static long read_at(int dirfd, const char *rel, const char *name, cgroup_readbuf *b)
+static long read_fd(int fd, bool cached, cgroup_readbuf *b)
 {
+    size_t len = 0;
+    for (;;) {
+        ssize_t r = cached ? pread(fd, b->p + len, b->cap - len, (off_t)len)
+                           : read(fd, b->p + len, b->cap - len);
+        if (r < 0) {
+            if (errno == EINTR)
+                continue;
+            return -errno;
+        }
+        len += (size_t)r;
+        if (r == 0 || len < b->cap)
+            return (long)len;
+        char probe;
+        r = cached ? pread(fd, &probe, 1, (off_t)len) : read(fd, &probe, 1);
+        return r == 0 ? (long)len : r > 0 ? -EFBIG : -errno;
+    }
+}
+
+/*
+ * The open file for table entry i of the cgroup: the kept one, or a new
+ * one (kept when the budget allows; *cached says it is kept, else the
+ * caller closes it). -errno from openat.
+ */
+static int file_open(cgroup_reader *r, cgroup_files *f, size_t i, int dirfd, const char *rel,
+                     const char *name, bool *cached)
+{
+    if (f->fd[i] >= 0) {
+        *cached = true;
+        return f->fd[i];
+    }
     char path[1024];
     int rc = join(path, sizeof path, rel, name);
     if (rc)
@@ -129,70 +165,79 @@ static long read_at(int dirfd, const char *rel, const char *name, cgroup_readbuf
     int fd = openat(dirfd, path, O_RDONLY | O_CLOEXEC | O_NOCTTY);
     if (fd < 0)
         return -errno;
-    size_t len = 0;
-    long ret;
-    for (;;) {
-        if (len == b->cap) {
-            char probe;
-            ssize_t r = read(fd, &probe, 1);
-            ret = r == 0 ? (long)len : r > 0 ? -EFBIG : -errno;
-            break;
-        }
-        ssize_t r = read(fd, b->p + len, b->cap - len);
-        if (r < 0) {
-            if (errno == EINTR)
-                continue;
-            ret = -errno;
-            break;
-        }
-        if (r == 0) {
-            ret = (long)len;
-            break;
-        }
-        len += (size_t)r;
+    *cached = false;
+    if (r->fd_budget > 0) {
+        r->fd_budget--;
+        f->fd[i] = fd;
+        *cached = true;
     }
-    close(fd);
-    return ret;
+    return fd;
+}
+
+/* Done with a file: close it unless it is kept; a failed kept one is dropped. */
+static void file_done(cgroup_reader *r, cgroup_files *f, size_t i, int fd, bool cached, long n)
+{
+    if (!cached) {
+        close(fd);
+        return;
+    }
+    if (n < 0 && n != -EFBIG) {
+        close(fd);
+        f->fd[i] = -1;
+        r->fd_budget++;
+    }
+}
+
+void cgroup_files_init(cgroup_files *f)
+{
+    f->absent = 0;
+    for (size_t i = 0; i < CGROUP_STATS_NFILES; i++)
+        f->fd[i] = -1;
+}
+
+void cgroup_files_release(cgroup_files *f, size_t *budget)
+{
+    for (size_t i = 0; i < CGROUP_STATS_NFILES; i++) {
+        if (f->fd[i] >= 0) {
+            close(f->fd[i]);
+            f->fd[i] = -1;
+            if (budget)
+                (*budget)++;
+        }
+    }
 }
 
 /*
  * cgroup.procs can hold many thousands of pids: count them in chunks
  * without needing the whole file in memory.
  */
-static int count_procs(int dirfd, const char *rel, cgroup_readbuf *b, uint64_t *count,
-                       uint64_t *first)
+static int count_procs(int fd, bool cached, cgroup_readbuf *b, uint64_t *count, uint64_t *first)
 {
-    char path[1024];
-    int rc = join(path, sizeof path, rel, "cgroup.procs");
-    if (rc)
-        return rc;
-    int fd = openat(dirfd, path, O_RDONLY | O_CLOEXEC | O_NOCTTY);
-    if (fd < 0)
-        return -errno;
     uint64_t c = 0, f = 0;
     size_t carry = 0; /* bytes of an unfinished line kept at the buffer start */
-    rc = 0;
+    off_t off = 0;
+    int rc = 0;
     for (;;) {
-        ssize_t r = read(fd, b->p + carry, b->cap - carry);
+        ssize_t r = cached ? pread(fd, b->p + carry, b->cap - carry, off)
+                           : read(fd, b->p + carry, b->cap - carry);
         if (r < 0) {
             if (errno == EINTR)
                 continue;
             rc = -errno;
             break;
         }
+        off += r;
         size_t n = carry + (size_t)r;
+        /* short read: end of file (see read_fd) */
+        bool eof = r == 0 || n < b->cap;
         size_t done = 0;
-        if (r == 0) {
-            done = n; /* last line without '\n' */
+        if (eof) {
+            done = n; /* last line may lack its '\n' */
         } else {
             const char *nl = memrchr(b->p, '\n', n);
             if (!nl) {
-                if (n == b->cap) {
-                    rc = -EINVAL; /* a "pid" longer than the buffer */
-                    break;
-                }
-                carry = n;
-                continue;
+                rc = -EINVAL; /* a "pid" longer than the buffer */
+                break;
             }
             done = (size_t)(nl - b->p) + 1;
         }
@@ -205,12 +250,11 @@ static int count_procs(int dirfd, const char *rel, cgroup_readbuf *b, uint64_t *
                 f = ff;
             c += cc;
         }
-        if (r == 0)
+        if (eof)
             break;
         carry = n - done;
         memmove(b->p, b->p + done, carry);
     }
-    close(fd);
     if (rc == 0) {
         *count = c;
         *first = f;
@@ -428,8 +472,8 @@ static bool cgroup_alive(int dirfd, const char *rel)
     return faccessat(dirfd, path, F_OK, 0) == 0 || !gone_errno(errno);
 }
 
-int cgroup_stats_read(const cgroup_dirs *d, const char *rel, unsigned what, uint32_t *absent,
-                      long clk_tck, cgroup_readbuf *buf, cgroup_stats *st, cgroup_errs *errs)
+int cgroup_stats_read(cgroup_reader *r, const cgroup_dirs *d, const char *rel, unsigned what,
+                      cgroup_files *cf, cgroup_stats *st)
 {
     memset(st, 0, sizeof *st);
     bool v2 = d->mode == CGROUP_MODE_V2;
@@ -439,44 +483,49 @@ int cgroup_stats_read(const cgroup_dirs *d, const char *rel, unsigned what, uint
 
     for (size_t i = 0; i < nfiles; i++) {
         const file_def *f = &files[i];
-        if (!(f->what & what) || (*absent & (1u << i)))
+        if (!(f->what & what) || (cf->absent & (1u << i)))
             continue;
         if (f->parser == P_BLKIO && blkio_rec_ok)
             continue; /* the _recursive variant already answered */
         int dirfd = v2 ? d->v2 : d->v1[f->ctl < 0 ? d->primary : f->ctl];
         if (dirfd < 0) {
-            *absent |= 1u << i; /* controller not mounted here */
+            cf->absent |= 1u << i; /* controller not mounted here */
             continue;
         }
-        long n;
-        if (f->parser == P_PROCS) {
-            n = count_procs(dirfd, rel, buf, &st->procs, &st->first_pid);
-            if (n == 0)
-                SET(st, CGS_PROCS);
-        } else {
-            n = read_at(dirfd, rel, f->name, buf);
+        bool cached = false;
+        long n = file_open(r, cf, i, dirfd, rel, f->name, &cached);
+        int fd = (int)n;
+        if (n >= 0) {
+            if (f->parser == P_PROCS) {
+                n = count_procs(fd, cached, &r->buf, &st->procs, &st->first_pid);
+                if (n == 0)
+                    SET(st, CGS_PROCS);
+            } else {
+                n = read_fd(fd, cached, &r->buf);
+            }
+            file_done(r, cf, i, fd, cached, n);
         }
         if (n < 0) {
             if (gone_errno((int)-n)) {
                 if (!cgroup_alive(dirfd, rel))
                     return -ENOENT;
                 if (n == -ENOENT) {
-                    *absent |= 1u << i;
+                    cf->absent |= 1u << i;
                     if (f->required)
-                        errs->missing++;
+                        r->errs.missing++;
                     continue;
                 }
             }
             if (n == -EINVAL && f->parser == P_PROCS)
-                errs->parse++;
+                r->errs.parse++;
             else
-                errs->io++;
+                r->errs.io++;
             continue;
         }
         if (f->parser == P_PROCS)
             continue;
-        if (parse_into(f->parser, buf->p, (size_t)n, clk_tck, st))
-            errs->parse++;
+        if (parse_into(f->parser, r->buf.p, (size_t)n, r->clk_tck, st))
+            r->errs.parse++;
         if (f->parser == P_BLKIO_REC && CGS_HAS(st, CGS_IO))
             blkio_rec_ok = true;
     }

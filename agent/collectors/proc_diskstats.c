@@ -13,6 +13,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "label_utf8.h"
 #include "sysfs_attr.h"
 
 #define DS_OPT_EXCLUDE "collector.diskstats.device-exclude"
@@ -200,7 +201,7 @@ static const char *lbl(lblbuf *lb, vg_slice s)
     if (room == 0)
         return "";
     char *out = lb->b + lb->n;
-    vg_slice_copy(s, out, room);
+    label_utf8_copy(s.p, s.n, out, room);
     lb->n += strlen(out) + 1;
     return out;
 }
@@ -302,6 +303,7 @@ int proc_diskstats_parse(const char *buf, size_t len, const field_filter *includ
                          vg_scrape *s, unsigned *skipped)
 {
     ds_fams fams;
+    memset(&fams, 0, sizeof fams);
     bool declared = false, any = false;
     int reported = 0;
     lblbuf lb;
@@ -324,6 +326,10 @@ int proc_diskstats_parse(const char *buf, size_t len, const field_filter *includ
         any = true;
         char dev[DS_NAME_MAX];
         vg_slice_copy(d.name, dev, sizeof dev);
+        if (strlen(dev) != d.name.n || !label_utf8_valid(dev, d.name.n)) {
+            (*skipped)++; /* kernel disk names are ASCII */
+            continue;
+        }
         if (!ds_selected(dev, include, exclude))
             continue;
         if (!declared) {

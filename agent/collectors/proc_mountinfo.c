@@ -14,6 +14,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "label_utf8.h"
+
 #define FS_OPT_MP "collector.filesystem.mount-points-exclude"
 #define FS_OPT_TYPES "collector.filesystem.fs-types-exclude"
 #define FS_OPT_TIMEOUT "collector.filesystem.mount-timeout"
@@ -398,9 +400,11 @@ void fs_mounts_emit(const fs_mounts *m, vg_scrape *s)
                                        "Filesystem mount information.", 4, ml);
     for (size_t i = 0; i < m->n; i++) {
         const fs_mount *fm = &m->v[i];
-        const char *dev = m->pool + fm->device;
-        const char *mp = m->pool + fm->mountpoint;
-        const char *type = m->pool + fm->fstype;
+        /* labels must be UTF-8; the statfs target keeps the raw bytes */
+        char b1[512], b2[PATH_MAX], b3[128];
+        const char *dev = label_utf8(m->pool + fm->device, b1, sizeof b1);
+        const char *mp = label_utf8(m->pool + fm->mountpoint, b2, sizeof b2);
+        const char *type = label_utf8(m->pool + fm->fstype, b3, sizeof b3);
         char maj[16], min[16];
         snprintf(maj, sizeof maj, "%u", fm->major);
         snprintf(min, sizeof min, "%u", fm->minor);

@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "label_utf8.h"
 #include "sysfs_attr.h"
 
 #define ND_OPT_EXCLUDE "collector.netdev.device-exclude"
@@ -50,8 +51,8 @@ int proc_net_dev_parse_line(vg_slice line, net_dev_line *out)
     vg_slice rest = {colon + 1, line.n - (size_t)(colon - line.p) - 1};
     vg_slice f[NETDEV_NCOLS + 1];
     size_t nf = vg_fields(rest, f, NETDEV_NCOLS + 1);
-    if (nf != NETDEV_NCOLS)
-        return -EINVAL;
+    if (nf < NETDEV_NCOLS)
+        return -EINVAL; /* columns a future kernel appends are ignored */
     net_dev_line d;
     d.name = name;
     for (size_t i = 0; i < NETDEV_NCOLS; i++)
@@ -73,7 +74,7 @@ int proc_net_dev_parse(const char *buf, size_t len, const field_filter *include,
                        vg_scrape *s, unsigned *skipped)
 {
     static const char *const dl[1] = {"device"};
-    vg_family *fams[NETDEV_NCOLS];
+    vg_family *fams[NETDEV_NCOLS] = {0};
     vg_family *noh = NULL;
     bool declared = false, any = false;
     int reported = 0;
@@ -94,6 +95,10 @@ int proc_net_dev_parse(const char *buf, size_t len, const field_filter *include,
         any = true;
         char dev[ND_NAME_MAX];
         vg_slice_copy(d.name, dev, sizeof dev);
+        if (strlen(dev) != d.name.n || !label_utf8_valid(dev, d.name.n)) {
+            (*skipped)++; /* not a name the kernel would give */
+            continue;
+        }
         if (!nd_selected(dev, include, exclude))
             continue;
         if (!declared) {

@@ -15,6 +15,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "label_utf8.h"
 #include "sysfs_attr.h"
 
 const char *const hwmon_sensor_types[HWMON_NTYPES] = {
@@ -69,45 +70,13 @@ bool sys_class_hwmon_explode(const char *s, size_t len, hwmon_fname *out)
     return false;
 }
 
-/* Length of the valid UTF-8 sequence at p (Go's rules), 0 if invalid. */
-static size_t utf8_len(const unsigned char *p, size_t n)
-{
-    unsigned char c = p[0];
-    if (c < 0x80)
-        return 1;
-    size_t need;
-    unsigned char lo = 0x80, hi = 0xbf;
-    if (c >= 0xc2 && c <= 0xdf)
-        need = 2;
-    else if (c >= 0xe0 && c <= 0xef) {
-        need = 3;
-        if (c == 0xe0)
-            lo = 0xa0;
-        else if (c == 0xed)
-            hi = 0x9f; /* no surrogates */
-    } else if (c >= 0xf0 && c <= 0xf4) {
-        need = 4;
-        if (c == 0xf0)
-            lo = 0x90;
-        else if (c == 0xf4)
-            hi = 0x8f;
-    } else
-        return 0;
-    if (n < need || p[1] < lo || p[1] > hi)
-        return 0;
-    for (size_t i = 2; i < need; i++)
-        if (p[i] < 0x80 || p[i] > 0xbf)
-            return 0;
-    return need;
-}
-
 void sys_class_hwmon_clean(const char *in, size_t n, char *out, size_t outlen)
 {
     size_t w = 0;
     const unsigned char *p = (const unsigned char *)in;
     for (size_t i = 0; i < n && w + 1 < outlen;) {
         unsigned char c = p[i];
-        size_t l = utf8_len(p + i, n - i);
+        size_t l = label_utf8_seq_len(p + i, n - i);
         if (l == 1) {
             if (c >= 'A' && c <= 'Z')
                 c = (unsigned char)(c - 'A' + 'a');
@@ -129,33 +98,6 @@ void sys_class_hwmon_clean(const char *in, size_t n, char *out, size_t outlen)
         memmove(out, out + a, w - a);
     if (outlen)
         out[w - a] = '\0';
-}
-
-/* strings.ToValidUTF8(s, "\uFFFD"): each run of invalid bytes -> one U+FFFD. */
-static void utf8_sanitize(const char *in, char *out, size_t outlen)
-{
-    const unsigned char *p = (const unsigned char *)in;
-    size_t n = strlen(in), w = 0;
-    bool in_bad = false;
-    for (size_t i = 0; i < n;) {
-        size_t l = utf8_len(p + i, n - i);
-        if (l == 0) {
-            if (!in_bad && w + 3 < outlen) {
-                memcpy(out + w, "\xef\xbf\xbd", 3);
-                w += 3;
-            }
-            in_bad = true;
-            i++;
-            continue;
-        }
-        in_bad = false;
-        if (w + l >= outlen)
-            break;
-        memcpy(out + w, p + i, l);
-        w += l;
-        i += l;
-    }
-    out[w] = '\0';
 }
 
 void sys_class_hwmon_chip_from_device(const char *devpath, char *out, size_t outlen)
@@ -346,7 +288,7 @@ static void emit_sensor(vg_scrape *s, const hwmon_chip *c, size_t a, size_t b)
     if (label) {
         static const char *const ll[3] = {"chip", "label", "sensor"};
         char clean[sizeof e0->value * 3];
-        utf8_sanitize(label, clean, sizeof clean);
+        label_utf8_copy(label, strlen(label), clean, sizeof clean);
         vg_family *f = vg_scrape_family(s, "node_hwmon_sensor_label", VG_MT_GAUGE,
                                         "Label for given chip and sensor", 3, ll);
         vg_family_add(f, 1, c->chip, clean, sensor);

@@ -16,6 +16,7 @@
 #include <unistd.h>
 
 #include "field_filter.h"
+#include "label_utf8.h"
 #include "proc_net_dev.h"
 #include "sysfs_attr.h"
 
@@ -79,7 +80,7 @@ int sys_class_net_attr_parse(netclass_iface *ifc, const char *attr, const char *
             continue;
         if (v.n >= sizeof ifc->str[i] || memchr(v.p, '\0', v.n))
             return -EFBIG;
-        vg_slice_copy(v, ifc->str[i], sizeof ifc->str[i]);
+        label_utf8_copy(v.p, v.n, ifc->str[i], sizeof ifc->str[i]);
         return 0;
     }
     for (int i = 0; i < NC_NUM; i++) {
@@ -237,7 +238,7 @@ static int nc_collect(agent_ctx *ctx, void *state, vg_scrape *s)
         if (dfd < 0)
             continue; /* not a directory (or gone since the listing) */
         memset(&st->ifc, 0, sizeof st->ifc);
-        strcpy(st->ifc.name, name);
+        label_utf8_copy(name, strlen(name), st->ifc.name, sizeof st->ifc.name);
         nc_read_iface(ctx, st, dfd);
         close(dfd);
         sys_class_net_emit(&st->ifc, ignore_speed, s);

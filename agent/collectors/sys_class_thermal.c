@@ -9,6 +9,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "label_utf8.h"
 #include "sysfs_attr.h"
 
 static bool prefixed_digit(const char *name, const char *prefix, const char **suffix)
@@ -40,7 +41,7 @@ int sys_class_thermal_parse_str(const char *buf, size_t len, char *out, size_t o
     vg_slice v = vg_slice_trim((vg_slice){buf, len});
     if (v.n >= outlen || memchr(v.p, '\0', v.n))
         return -EFBIG;
-    vg_slice_copy(v, out, outlen);
+    label_utf8_copy(v.p, v.n, out, outlen);
     return 0;
 }
 
@@ -145,8 +146,9 @@ static int th_collect(agent_ctx *ctx, void *state, vg_scrape *s)
         int dfd = openat(cfd, name, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
         if (dfd < 0)
             continue;
-        char type[128], policy[64];
+        char type[128], policy[64], lbuf[128];
         int64_t a, b;
+        label = label_utf8(label, lbuf, sizeof lbuf);
         if (zone) {
             /* type, policy and temp are all required, as in node_exporter */
             if (!th_read_str(ctx, dfd, "type", type, sizeof type) &&

@@ -1,5 +1,5 @@
 /*
- * fuzz_proc_pressure.c - libFuzzer target for the /proc/pressure/* parsers
+ * fuzz_proc_pressure.c - libFuzzer target for the /proc/pressure/{cpu,io,memory,irq} parsers
  * (agent/collectors/proc_pressure.h): arbitrary bytes must never crash, read past
  * the buffer (a heap copy of exactly size bytes) or yield an
  * unencodable scrape.

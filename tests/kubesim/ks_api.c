@@ -782,7 +782,9 @@ static int handle_create(ks_sim *s, ks_conn *c, ks_req *req, route *r, int keep)
             json_object_put(copy);
             return reply_err_unlock(s, c, &err, keep);
         }
-        return reply_obj_locked_then(s, c, 201, copy, keep) + (json_object_put(copy) & 0);
+        int rc = reply_obj_locked_then(s, c, 201, copy, keep);
+        json_object_put(copy);
+        return rc;
     }
     if (ks_ops_create_locked(s, r->rt, r->rt->namespaced ? (r->has_ns ? r->ns : NULL) : NULL, body, mgr, &out, &err))
         return reply_err_unlock(s, c, &err, keep);
@@ -1732,8 +1734,6 @@ notallowed:
     return ks_api_reply_err(c, &err, keep);
 }
 
-/* Exposed for ks_watch: the WebSocket protocol rules. */
-void ks_api_ws_protocols(const char *hdr, char *token, size_t tcap, char *rest, size_t rcap, int *nrest, int *has_tok);
 void ks_api_ws_protocols(const char *hdr, char *token, size_t tcap, char *rest, size_t rcap, int *nrest, int *has_tok)
 {
     ws_protocols(hdr, token, tcap, rest, rcap, nrest, has_tok);

@@ -30,6 +30,11 @@ int ks_api_wait_rv_locked(ks_sim *s, uint64_t rv, int ms);
 struct ks_sel;
 int ks_api_obj_matches(json_object *obj, const struct ks_sel *labels, const struct ks_sel *fields);
 
+/* WebSocket subprotocols: the base64url bearer token (decoded into token,
+ * has_tok set when present), the first other protocol in rest and how
+ * many other protocols there are. */
+void ks_api_ws_protocols(const char *hdr, char *token, size_t tcap, char *rest, size_t rcap, int *nrest, int *has_tok);
+
 /* The "too large resource version" 504. */
 void ks_api_err_too_large(ks_err *e, uint64_t want, uint64_t have);
 

@@ -97,6 +97,7 @@ typedef struct ks_sim {
     int too_large_wait_ms;    /* wait before 504 for a future RV */
     int continue_ttl_s;       /* continue tokens expire after this */
     int token_grace_s;
+    int bookmark_ms;          /* idle time before a watch bookmark */
     int load_mode;
     uint64_t seed;
     /* auth */
@@ -107,6 +108,7 @@ typedef struct ks_sim {
     char token_file[1024];
     char kubeconfig[1024];
     volatile int stop;
+    struct ks_ctrl *ctrl;     /* for scripted pod state (forced NotReady) */
     time_t started;
     uint64_t requests;        /* counted under auth_mu */
 } ks_sim;

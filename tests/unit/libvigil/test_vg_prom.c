@@ -84,6 +84,8 @@ static void test_values(void **st)
     assert_string_equal(b, "+Inf");
     vg_prom_format_value(-INFINITY, b);
     assert_string_equal(b, "-Inf");
+    vg_prom_format_value(9.904995999999999, b); /* 16 digits, not 17 */
+    assert_string_equal(b, "9.904995999999999");
     vg_prom_format_value(1.0 / 3, b);
     assert_true(strtod(b, NULL) == 1.0 / 3);
 }

@@ -528,22 +528,22 @@ static void test_stats_reader_vanished(void **state)
     assert_true(fd >= 0);
     cgroup_dirs d = {CGROUP_MODE_V2, fd, {-1, -1, -1, -1, -1}, 0};
     char b[4096];
-    cgroup_readbuf rb = {b, sizeof b};
+    cgroup_reader rd = {100, {b, sizeof b}, {0, 0, 0}, 0};
     cgroup_stats st;
-    cgroup_errs errs = {0, 0, 0};
-    uint32_t absent = 0;
-    assert_int_equal(cgroup_stats_read(&d, "c1", CGROUP_READ_STATS, &absent, 100, &rb, &st, &errs), 0);
+    cgroup_files files;
+    cgroup_files_init(&files);
+    assert_int_equal(cgroup_stats_read(&rd, &d, "c1", CGROUP_READ_STATS, &files, &st), 0);
     assert_true(CGS_HAS(&st, CGS_CPU_USAGE));
     assert_false(CGS_HAS(&st, CGS_SPEC_CPU_QUOTA)); /* spec not asked for */
-    assert_true(absent != 0);                      /* swap, peak, ... not in this tree */
-    assert_int_equal(errs.missing + errs.parse + errs.io, 0);
+    assert_true(files.absent != 0);                 /* swap, peak, ... not in this tree */
+    assert_int_equal(rd.errs.missing + rd.errs.parse + rd.errs.io, 0);
+    assert_int_equal(files.fd[0], -1);              /* no budget: nothing kept open */
     /* the cgroup disappears: -ENOENT, nothing counted */
     char p[256];
     snprintf(p, sizeof p, "%s/c1", dir);
     rm_rf(p);
-    assert_int_equal(cgroup_stats_read(&d, "c1", CGROUP_READ_STATS, &absent, 100, &rb, &st, &errs),
-                     -ENOENT);
-    assert_int_equal(errs.missing + errs.parse + errs.io, 0);
+    assert_int_equal(cgroup_stats_read(&rd, &d, "c1", CGROUP_READ_STATS, &files, &st), -ENOENT);
+    assert_int_equal(rd.errs.missing + rd.errs.parse + rd.errs.io, 0);
 
     /* a cgroup.procs far larger than the read buffer is counted in chunks */
     v2_cgroup(dir, "c2", 1, "");
@@ -553,12 +553,70 @@ static void test_stats_reader_vanished(void **state)
     for (int i = 1; i <= 5000; i++)
         fprintf(f, "%d\n", 100000 + i);
     fclose(f);
-    absent = 0;
-    assert_int_equal(cgroup_stats_read(&d, "c2", CGROUP_READ_PROCS, &absent, 100, &rb, &st, &errs), 0);
+    cgroup_files_init(&files);
+    assert_int_equal(cgroup_stats_read(&rd, &d, "c2", CGROUP_READ_PROCS, &files, &st), 0);
     assert_int_equal(st.procs, 5000);
     assert_int_equal(st.first_pid, 100001);
+
+    /* kept-open files: re-read in place, budget spent and given back */
+    rd.fd_budget = 3;
+    cgroup_files_init(&files);
+    assert_int_equal(cgroup_stats_read(&rd, &d, "c2", CGROUP_READ_STATS, &files, &st), 0);
+    assert_int_equal(rd.fd_budget, 0);
+    assert_true(files.fd[0] >= 0 && files.fd[1] >= 0 && files.fd[2] >= 0);
+    assert_true(st.cpu_usage_s == 1e-6);
+    put(dir, "c2/cpu.stat", "usage_usec 2500000\nuser_usec 1\nsystem_usec 1\n"); /* in place */
+    assert_int_equal(cgroup_stats_read(&rd, &d, "c2", CGROUP_READ_PROCS | CGROUP_READ_STATS, &files, &st), 0);
+    assert_true(st.cpu_usage_s == 2.5);
+    assert_int_equal(st.procs, 5000); /* the big file through the uncached path, same answer */
+    size_t budget = rd.fd_budget;
+    cgroup_files_release(&files, &budget);
+    assert_int_equal(budget, 3);
+    for (int i = 0; i < CGROUP_STATS_NFILES; i++)
+        assert_int_equal(files.fd[i], -1);
+
+    /* a large kept cgroup.procs is read in chunks by offset */
+    rd.fd_budget = 1;
+    cgroup_files_init(&files);
+    assert_int_equal(cgroup_stats_read(&rd, &d, "c2", CGROUP_READ_PROCS, &files, &st), 0);
+    assert_int_equal(st.procs, 5000);
+    assert_int_equal(cgroup_stats_read(&rd, &d, "c2", CGROUP_READ_PROCS, &files, &st), 0);
+    assert_int_equal(st.procs, 5000);
+    assert_int_equal(st.first_pid, 100001);
+    cgroup_files_release(&files, NULL);
     close(fd);
     rm_rf(dir);
+}
+
+static void test_kept_files_option(void **state)
+{
+    (void)state;
+    /* with a budget the collector gives the same answers, scrape after scrape */
+    fixture fx;
+    assert_int_equal(fixture_setup(&fx, "--collector.pods.max-open-files=100000"), 0);
+    build_v2(fx.root);
+    assert_int_equal(agent_collector_pods.init(&fx.ctx, &fx.state), 0);
+    vg_scrape *s;
+    assert_int_equal(vg_scrape_new(&s), 0);
+    double v;
+    const char *ctr[] = {"id", CTR_ID, "cpu", "total"};
+    for (int i = 0; i < 3; i++) {
+        assert_int_equal(scrape(&fx, s), 0);
+        assert_true(find_value(s, "container_cpu_usage_seconds_total", ctr, 4, &v, NULL));
+        assert_true(v == 2.0);
+    }
+    put(fx.root, V2CG "/cri-containerd-" CID ".scope/cpu.stat", "usage_usec 4000000\n");
+    assert_int_equal(scrape(&fx, s), 0);
+    assert_true(find_value(s, "container_cpu_usage_seconds_total", ctr, 4, &v, NULL));
+    assert_true(v == 4.0);
+    /* the container goes: its kept files are closed with it */
+    char p[512];
+    snprintf(p, sizeof p, "%s/" V2CG "/cri-containerd-" CID ".scope", fx.root);
+    rm_rf(p);
+    assert_int_equal(scrape(&fx, s), 0);
+    assert_false(find_value(s, "container_cpu_usage_seconds_total", ctr, 4, NULL, NULL));
+    vg_scrape_free(s);
+    fixture_teardown(&fx);
 }
 
 int main(void)
@@ -570,6 +628,7 @@ int main(void)
         cmocka_unit_test(test_v1_crio),
         cmocka_unit_test(test_cgroup_root_option),
         cmocka_unit_test(test_stats_reader_vanished),
+        cmocka_unit_test(test_kept_files_option),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

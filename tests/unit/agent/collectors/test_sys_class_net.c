@@ -1,0 +1,154 @@
+/* Unit tests for the netclass collector (agent/collectors/sys_class_net.c). */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+#include <math.h>
+
+#include "collectors/sys_class_net.h"
+#include "proc_test_util.h"
+
+static int put(netclass_iface *ifc, const char *attr, const char *v)
+{
+    return sys_class_net_attr_parse(ifc, attr, v, strlen(v));
+}
+
+static void test_attr_parse(void **st)
+{
+    netclass_iface ifc;
+    memset(&ifc, 0, sizeof ifc);
+    strcpy(ifc.name, "eth0");
+    assert_int_equal(put(&ifc, "flags", "0x1003\n"), 0);
+    assert_int_equal(ifc.v[NC_FLAGS], 4099);
+    assert_int_equal(put(&ifc, "speed", "-1\n"), 0);
+    assert_int_equal(ifc.v[NC_SPEED], -1);
+    assert_int_equal(put(&ifc, "mtu", " 1500 \n"), 0);
+    assert_int_equal(ifc.v[NC_MTU], 1500);
+    assert_int_equal(put(&ifc, "operstate", "up\n"), 0);
+    assert_string_equal(ifc.str[NC_OPERSTATE], "up");
+    assert_int_equal(put(&ifc, "ifalias", "\n"), 0);
+    assert_string_equal(ifc.str[NC_IFALIAS], "");
+    assert_int_equal(put(&ifc, "address", "02:fc:00:00:00:01\n"), 0);
+    /* errors leave the interface unchanged */
+    assert_int_equal(put(&ifc, "mtu", "\n"), -EINVAL);
+    assert_int_equal(put(&ifc, "mtu", "15x"), -EINVAL);
+    assert_int_equal(ifc.v[NC_MTU], 1500);
+    assert_int_equal(put(&ifc, "carrier", "99999999999999999999"), -EINVAL);
+    assert_false(ifc.has[NC_CARRIER]);
+    char longv[400];
+    memset(longv, 'a', sizeof longv - 1);
+    longv[sizeof longv - 1] = '\0';
+    assert_int_equal(put(&ifc, "ifalias", longv), -EFBIG);
+    assert_int_equal(put(&ifc, "uevent", "x"), -ENOENT);
+    /* invalid UTF-8 in an alias is repaired, not passed on */
+    assert_int_equal(put(&ifc, "ifalias", "to \xff\xfe rack"), 0);
+    assert_string_equal(ifc.str[NC_IFALIAS], "to \xef\xbf\xbd rack");
+}
+
+static void test_emit(void **st)
+{
+    netclass_iface ifc;
+    memset(&ifc, 0, sizeof ifc);
+    strcpy(ifc.name, "eth0");
+    put(&ifc, "operstate", "up");
+    put(&ifc, "address", "02:fc:00:00:00:01");
+    put(&ifc, "broadcast", "ff:ff:ff:ff:ff:ff");
+    put(&ifc, "duplex", "full");
+    put(&ifc, "speed", "10000");
+    put(&ifc, "carrier_changes", "2");
+    put(&ifc, "carrier_up_count", "1");
+    put(&ifc, "ifindex", "4");
+    put(&ifc, "type", "1");
+    put(&ifc, "tx_queue_len", "1000");
+    vg_scrape *s;
+    vg_scrape_new(&s);
+    sys_class_net_emit(&ifc, false, s);
+    assert_true(pt_value(s, "node_network_up", 1, "eth0") == 1);
+    assert_true(pt_value(s, "node_network_info", 6, "02:fc:00:00:00:01", "ff:ff:ff:ff:ff:ff", "eth0",
+                         "full", "", "up") == 1);
+    assert_true(pt_value(s, "node_network_speed_bytes", 1, "eth0") == 1250000000);
+    assert_true(pt_value(s, "node_network_carrier_changes_total", 1, "eth0") == 2);
+    assert_int_equal(pt_type(s, "node_network_carrier_changes_total"), VG_MT_COUNTER);
+    assert_int_equal(pt_type(s, "node_network_carrier_up_changes_total"), VG_MT_COUNTER);
+    assert_int_equal(pt_type(s, "node_network_iface_id"), VG_MT_GAUGE);
+    assert_true(pt_value(s, "node_network_protocol_type", 1, "eth0") == 1);
+    assert_true(pt_value(s, "node_network_transmit_queue_length", 1, "eth0") == 1000);
+    assert_int_equal(pt_count(s, "node_network_carrier"), 0); /* absent attribute: no series */
+    char *text = pt_text(s);
+    assert_non_null(strstr(text, "# HELP node_network_iface_id Network device property: iface_id\n"));
+    assert_non_null(strstr(text, "# HELP node_network_up Value is 1 if operstate is 'up', 0 "
+                                 "otherwise.\n"));
+    free(text);
+
+    /* -1 Mbit/s is reported as node_exporter does, unless told to ignore it */
+    put(&ifc, "speed", "-1");
+    put(&ifc, "operstate", "down");
+    vg_scrape_reset(s);
+    sys_class_net_emit(&ifc, false, s);
+    assert_true(pt_value(s, "node_network_speed_bytes", 1, "eth0") == -125000);
+    assert_true(pt_value(s, "node_network_up", 1, "eth0") == 0);
+    vg_scrape_reset(s);
+    sys_class_net_emit(&ifc, true, s);
+    assert_int_equal(pt_count(s, "node_network_speed_bytes"), 0);
+    /* a speed whose byte rate would overflow int64 is dropped, not wrapped */
+    put(&ifc, "speed", "9223372036854775807");
+    vg_scrape_reset(s);
+    sys_class_net_emit(&ifc, false, s);
+    assert_int_equal(pt_count(s, "node_network_speed_bytes"), 0);
+    vg_scrape_free(s);
+}
+
+static void test_collector_real_debian(void **st)
+{
+    pt_env env;
+    pt_ctx(&env, "real-debian");
+    vg_scrape *s;
+    vg_scrape_new(&s);
+    assert_int_equal(pt_collect(&agent_collector_netclass, &env, s), 0);
+    /* as node_exporter 1.5 reported this machine */
+    assert_true(pt_value(s, "node_network_info", 6, "02:fc:00:00:00:01", "ff:ff:ff:ff:ff:ff", "eth0",
+                         "unknown", "", "up") == 1);
+    assert_true(pt_value(s, "node_network_info", 6, "00:00:00:00:00:00", "00:00:00:00:00:00", "lo",
+                         "", "", "unknown") == 1);
+    assert_true(pt_value(s, "node_network_flags", 1, "eth0") == 4099);
+    assert_true(pt_value(s, "node_network_speed_bytes", 1, "eth0") == -125000);
+    assert_true(pt_value(s, "node_network_mtu_bytes", 1, "lo") == 65536);
+    assert_int_equal(pt_count(s, "node_network_carrier"), 2);     /* not the down ifb's */
+    assert_int_equal(pt_count(s, "node_network_up"), 4);
+    vg_scrape_free(s);
+    pt_done(&env);
+}
+
+static void test_collector_pod_ifaces(void **st)
+{
+    pt_env env;
+    pt_ctx(&env, "baremetal-k8s");
+    vg_scrape *s;
+    vg_scrape_new(&s);
+    assert_int_equal(pt_collect(&agent_collector_netclass, &env, s), 0);
+    /* bonding_masters is a file; CNI interfaces are ignored by default */
+    assert_int_equal(pt_count(s, "node_network_up"), 6);
+    assert_true(isnan(pt_value(s, "node_network_up", 1, "veth3f2e1d0c")));
+    assert_true(pt_value(s, "node_network_info", 6, "3c:ec:ef:12:34:56", "ff:ff:ff:ff:ff:ff", "bond0",
+                         "full", "uplink to tor-a1 (LACP)", "up") == 1);
+    vg_scrape_free(s);
+    pt_done(&env);
+    /* no class/net: the collector fails */
+    pt_ctx(&env, "missing-files");
+    vg_scrape_new(&s);
+    assert_int_equal(pt_collect(&agent_collector_netclass, &env, s), -ENOENT);
+    vg_scrape_free(s);
+    pt_done(&env);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_attr_parse),
+        cmocka_unit_test(test_emit),
+        cmocka_unit_test(test_collector_real_debian),
+        cmocka_unit_test(test_collector_pod_ifaces),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
