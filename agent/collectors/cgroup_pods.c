@@ -248,7 +248,7 @@ static const vg_opt_def pods_opts[] = {
     {"collector.pods.spec-interval", VG_OPT_DURATION, "30s",
      "How often the limit and shares files are re-read (0: every scrape)", VG_OPT_F_RELOADABLE},
     {"collector.pods.max-open-files", VG_OPT_INT, "0",
-     "cgroup files kept open between scrapes and re-read in place (about 5x cheaper per file, "
+     "cgroup files kept open between scrapes and re-read in place (about 4x cheaper per file, "
      "but ~4.5 KiB of kernel memory each on cgroupfs; capped below the open-file limit); 0: "
      "open and close every file each scrape",
      VG_OPT_F_RELOADABLE},

@@ -31,7 +31,15 @@
  *
  * A container that disappears mid-scrape is skipped silently; a missing or
  * garbled file skips its series and is counted; a host without kubepods
- * cgroups yields no series and success.
+ * cgroups yields no series and success. Containers whose runtime state
+ * cannot be read (docker, or state not there yet) are still reported, with
+ * empty names; their sandboxes cannot be told apart from containers.
+ *
+ * Options: collector.pods.cgroup-root, .containerd-state, .crio-state,
+ * .spec-interval, .max-open-files (see pods_opts in cgroup_pods.c).
+ * Not yet: allowlisted pod labels from the API server
+ * (--pod-labels-allowlist, watching this node's pods) - it needs the shared
+ * Kubernetes client, which does not exist yet.
  */
 #ifndef AGENT_CGROUP_PODS_H
 #define AGENT_CGROUP_PODS_H

@@ -111,7 +111,7 @@ typedef struct cgroup_readbuf {
  *  - absent: bits of files known to be missing, not retried;
  *  - fd: files kept open and re-read with pread at offset 0 (the kernel
  *    regenerates a cgroup file on every read from 0), instead of
- *    openat+read+close each scrape: about 5x cheaper per file, at a cost of
+ *    openat+read+close each scrape: about 4x cheaper per file, at a cost of
  *    one descriptor and, on cgroupfs, ~4.5 KiB of kernel memory (the
  *    seq_file buffer) per kept file. Only as many as the reader's budget
  *    allows are kept.

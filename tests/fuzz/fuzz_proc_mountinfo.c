@@ -3,6 +3,7 @@
  * filesystem collector (agent/collectors/proc_mountinfo.h): parse with and
  * without a rootfs, fake statfs results, emit and encode. No statfs is made.
  */
+#include <errno.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>

@@ -3,6 +3,7 @@
  * (agent/collectors/proc_net_dev.h): arbitrary bytes must never crash, read
  * past the buffer or yield an unencodable scrape.
  */
+#include <errno.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>

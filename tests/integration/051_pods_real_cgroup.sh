@@ -15,9 +15,10 @@
 #     cgroupfs-style kubepods/burstable/pod<uid>/crio-<id> in every
 #     controller, names from a fake CRI-O state directory; CPU and memory
 #     both checked.
-# The hierarchies live below a private vigil-test-<pid> directory and the
-# agent is pointed at them with --collector.pods.cgroup-root, so a real
-# kubelet's pods (if any) are not touched or read. Needs root and writable
+# The hierarchies live below a private vigil-test-<pid>/root directory and
+# the agent is pointed at them with --collector.pods.cgroup-root, so a real
+# kubelet's pods (if any) are not touched or read, and (three levels down)
+# other agents running on this host with default discovery never see them. Needs root and writable
 # cgroup filesystems; skips (77) with the reason otherwise.
 set -euo pipefail
 : "${BIN:?BIN must name the directory holding vigil-agent}"
@@ -27,6 +28,7 @@ AGENT=$BIN/vigil-agent
 command -v python3 >/dev/null || { echo "SKIP: python3 not found"; exit 77; }
 
 TAG=vigil-test-$$
+SUB=$TAG/root
 UID_=7f3a2b1c-0d4e-4f5a-8b6c-9d0e1f2a3b4c
 CID=$(printf 'c%063d' $$)
 TMP=$(mktemp -d /tmp/vigil-051.XXXXXX)
@@ -35,8 +37,12 @@ CREATED=()   # cgroup directories to remove, deepest last
 
 cleanup() {
     if [ -n "$BURNER_PID" ]; then
+        # TERM, KILL after 5 s, and reap it so its cgroups are empty for rmdir
         kill "$BURNER_PID" 2>/dev/null || true
-        for _ in $(seq 1 50); do kill -0 "$BURNER_PID" 2>/dev/null || break; sleep 0.1; done
+        (sleep 5; kill -9 "$BURNER_PID" 2>/dev/null) &
+        local watchdog=$!
+        wait "$BURNER_PID" 2>/dev/null || true
+        kill "$watchdog" 2>/dev/null || true
     fi
     local i
     for ((i = ${#CREATED[@]} - 1; i >= 0; i--)); do
@@ -84,11 +90,11 @@ if [ -n "$V2" ]; then
     if grep -qw memory "$V2/cgroup.controllers"; then
         V2_MEM=1
         for d in "" /kubepods.slice /kubepods.slice/kubepods-burstable.slice "$V2_POD"; do
-            mkcg "$V2/$TAG$d"
-            echo "+memory" >"$V2/$TAG$d/cgroup.subtree_control" 2>/dev/null || V2_MEM=0
+            mkcg "$V2/$SUB$d"
+            echo "+memory" >"$V2/$SUB$d/cgroup.subtree_control" 2>/dev/null || V2_MEM=0
         done
     fi
-    mkcg "$V2/$TAG$V2_CTR"
+    mkcg "$V2/$SUB$V2_CTR"
     mkdir -p "$TMP/root/state/containerd/$CID"
     cat >"$TMP/root/state/containerd/$CID/config.json" <<EOF
 {"ociVersion":"1.1.0","annotations":{"io.kubernetes.cri.container-type":"container",
@@ -110,8 +116,8 @@ if [ "$V1_OK" = 1 ]; then
             continue
         fi
         CREATED+=("/sys/fs/cgroup/$c/$TAG")
-        mkcg "/sys/fs/cgroup/$c/$TAG$V1_CTR"
-        ln -s "/sys/fs/cgroup/$c/$TAG" "$TMP/v1root/$c"
+        mkcg "/sys/fs/cgroup/$c/$SUB$V1_CTR"
+        ln -s "/sys/fs/cgroup/$c/$SUB" "$TMP/v1root/$c"
     done
     mkdir -p "$TMP/root/state/crio/$CID/userdata"
     cat >"$TMP/root/state/crio/$CID/userdata/config.json" <<EOF
@@ -123,10 +129,10 @@ fi
 
 # ---- the workload: join the cgroups first, then allocate and burn ----
 PROCS=()
-[ -n "$V2" ] && PROCS+=("$V2/$TAG$V2_CTR/cgroup.procs")
+[ -n "$V2" ] && PROCS+=("$V2/$SUB$V2_CTR/cgroup.procs")
 if [ "$V1_OK" = 1 ]; then
     for c in cpu cpuacct memory blkio pids; do
-        [ -e "$TMP/v1root/$c" ] && PROCS+=("/sys/fs/cgroup/$c/$TAG$V1_CTR/cgroup.procs")
+        [ -e "$TMP/v1root/$c" ] && PROCS+=("/sys/fs/cgroup/$c/$SUB$V1_CTR/cgroup.procs")
     done
 fi
 MIB=96
@@ -145,7 +151,7 @@ while time.process_time() - t0 < 1.5:
 open(sys.argv[2], "w").write("ready\n")
 time.sleep(120)
 EOF
-python3 "$TMP/burner.py" "$MIB" "$TMP/ready" "${PROCS[@]}" &
+python3 "$TMP/burner.py" "$MIB" "$TMP/ready" "${PROCS[@]}" </dev/null >"$TMP/burner.log" 2>&1 &
 BURNER_PID=$!
 for _ in $(seq 1 200); do [ -f "$TMP/ready" ] && break; sleep 0.1; done
 [ -f "$TMP/ready" ] || { echo "FAIL: the burner did not start"; exit 1; }
@@ -173,7 +179,7 @@ run_agent() { # run_agent OUT CGROUP-ROOT
 
 echo "burner: pid $BURNER_PID, ${CPU_PROC}s CPU, ${MIB} MiB touched"
 if [ -n "$V2" ]; then
-    run_agent "$TMP/v2.prom" "$V2/$TAG"
+    run_agent "$TMP/v2.prom" "$V2/$SUB"
     ID=$(printf '%s' "$V2_CTR" | sed 's/\./\\./g')
     atleast "v2 container_cpu_usage_seconds_total" "$(value "$TMP/v2.prom" container_cpu_usage_seconds_total "$ID")" 1.0
     atleast "v2 pod container_cpu_usage_seconds_total" \

@@ -468,6 +468,12 @@ static const char *manager_of(const ks_req *req, char *buf, size_t cap)
 static int parse_body(const ks_req *req, json_object **out, ks_err *err)
 {
     char msg[256];
+    if (strcasestr(req->content_type, "protobuf") || strcasestr(req->content_type, "cbor")) {
+        ks_err_set(err, 415, "UnsupportedMediaType",
+                   "the body of the request was in an unknown format - accepted media types include: "
+                   "application/json, application/yaml");
+        return -EINVAL;
+    }
     if (!req->body || req->body_len == 0) {
         ks_err_set(err, 400, "BadRequest", "the request body is empty");
         return -EINVAL;

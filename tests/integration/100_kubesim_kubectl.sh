@@ -1,0 +1,89 @@
+#!/usr/bin/env bash
+# kubesim with real kubectl: api-resources, get/get -o json on every resource,
+# apply, wait, scale, rollout restart/status, patch (3 types), get --watch, delete.
+. "$REPO/tests/integration/lib/common.sh"
+. "$REPO/tests/fixtures/kubesim/ks_common.sh"
+command -v kubectl >/dev/null 2>&1 || skip "kubectl not installed (needed for kubesim fidelity checks)"
+ks_start
+
+kc api-resources > "$TMP/ar" || fail "api-resources"
+for r in pods deployments statefulsets replicasets daemonsets poddisruptionbudgets leases customresourcedefinitions nodes namespaces configmaps services endpoints events; do
+  grep -q "^$r " "$TMP/ar" || fail "api-resources lacks $r"
+done
+grep -q "events.k8s.io/v1" "$TMP/ar" || fail "api-resources lacks events.k8s.io"
+ok "api-resources lists every resource"
+
+# get and get -o json on every resource
+for r in $(awk 'NR>1{print $1}' "$TMP/ar" | sort -u); do
+  kc get "$r" -A >/dev/null 2>"$TMP/err" || { cat "$TMP/err"; fail "kubectl get $r"; }
+  kc get "$r" -A -o json > "$TMP/out.json" || fail "kubectl get $r -o json"
+  python3 -c 'import json,sys; d=json.load(open(sys.argv[1])); assert d["kind"]=="List" and isinstance(d["items"],list)' "$TMP/out.json" || fail "get $r -o json not a List"
+done
+kc get events.events.k8s.io -A -o json >/dev/null || fail "get events.k8s.io events"
+ok "get and get -o json on every resource"
+
+kc get nodes -o json | python3 -c 'import json,sys; d=json.load(sys.stdin); assert len(d["items"])==2; assert all(any(c["type"]=="Ready" and c["status"]=="True" for c in n["status"]["conditions"]) for n in d["items"])' || fail "two Ready nodes"
+
+# watch deployments in the background while we work
+kc get deployments --watch --output-watch-events -o json > "$TMP/watch.json" 2>"$TMP/watch.err" &
+WPID=$!; PIDS+=("$WPID")
+sleep 0.5
+
+kc apply -f "$REPO/tests/fixtures/kubesim/deploy.yaml" | grep -q "deployment.apps/web created" || fail "apply deployment"
+kc apply -f "$REPO/tests/fixtures/kubesim/deploy.yaml" | grep -q "unchanged" || fail "second apply is unchanged"
+kc rollout status deployment/web --timeout=30s || fail "rollout status"
+kc wait --for=condition=Ready pod -l app=web --timeout=30s || fail "wait Ready"
+[ "$(kc get pods -l app=web -o name | wc -l)" = 2 ] || fail "2 pods"
+ok "apply, rollout status, wait --for=condition=Ready"
+
+kc scale deployment/web --replicas=3 || fail "scale"
+kc rollout status deployment/web --timeout=30s || fail "rollout after scale"
+[ "$(kc get pods -l app=web -o name | wc -l)" = 3 ] || fail "3 pods after scale"
+[ "$(kc get deployment web -o jsonpath='{.status.readyReplicas}')" = 3 ] || fail "readyReplicas 3"
+ok "scale to 3"
+
+before=$(kc get pods -l app=web -o name | sort)
+kc rollout restart deployment/web || fail "rollout restart"
+kc rollout status deployment/web --timeout=30s || fail "rollout status after restart"
+for i in $(seq 1 50); do
+  after=$(kc get pods -l app=web -o jsonpath='{range .items[?(@.metadata.deletionTimestamp)]}x{end}')
+  [ -z "$after" ] && break; sleep 0.1
+done
+after=$(kc get pods -l app=web -o name | sort)
+[ -n "$after" ] && [ -z "$(comm -12 <(echo "$before") <(echo "$after"))" ] || fail "rollout restart did not replace pods: $before / $after"
+kc get deployment web -o jsonpath='{.spec.template.metadata.annotations}' | grep -q restartedAt || fail "restartedAt annotation"
+[ "$(kc get rs -l app=web -o name | wc -l)" = 2 ] || fail "two replicasets after restart"
+ok "rollout restart replaced every pod"
+
+kc patch deployment web --type=merge -p '{"metadata":{"labels":{"merge":"yes"}}}' >/dev/null || fail "merge patch"
+kc patch deployment web --type=json -p '[{"op":"add","path":"/metadata/labels/json","value":"yes"}]' >/dev/null || fail "json patch"
+kc patch deployment web --type=strategic -p '{"spec":{"template":{"spec":{"containers":[{"name":"app","env":[{"name":"A","value":"1"}]}]}}}}' >/dev/null || fail "strategic patch"
+c=$(kc get deployment web -o json)
+echo "$c" | python3 -c '
+import json,sys; d=json.load(sys.stdin)
+assert d["metadata"]["labels"]["merge"]=="yes" and d["metadata"]["labels"]["json"]=="yes"
+cs=d["spec"]["template"]["spec"]["containers"]
+assert len(cs)==1 and cs[0]["image"]=="nginx:1.27" and cs[0]["env"]==[{"name":"A","value":"1"}], cs
+assert d["metadata"]["generation"]>=4' || fail "patch results"
+kc patch deployment web --type=json -p '[{"op":"test","path":"/metadata/labels/merge","value":"no"}]' 2>&1 | grep -qi "invalid\|test" || fail "failing json patch test op rejected"
+ok "patch: merge, json, strategic (containers merged by name)"
+
+kc delete deployment web --timeout=30s | grep -q deleted || fail "delete"
+for i in $(seq 1 50); do [ "$(kc get pods -l app=web -o name | wc -l)" = 0 ] && break; sleep 0.2; done
+[ "$(kc get pods -l app=web -o name | wc -l)" = 0 ] || fail "pods garbage collected after delete"
+[ "$(kc get rs -l app=web -o name | wc -l)" = 0 ] || fail "replicasets garbage collected"
+kc get deployment web 2>&1 | grep -q NotFound || fail "deployment gone"
+ok "delete with garbage collection of replicasets and pods"
+
+sleep 0.5; kill "$WPID" 2>/dev/null; wait "$WPID" 2>/dev/null
+python3 - "$TMP/watch.json" <<'PY' || fail "watch events"
+import json,sys
+txt=open(sys.argv[1]).read()
+dec=json.JSONDecoder(); i=0; types=[]
+while i < len(txt):
+    while i < len(txt) and txt[i].isspace(): i+=1
+    if i>=len(txt): break
+    o,i=dec.raw_decode(txt,i); types.append(o["type"])
+assert "ADDED" in types and "MODIFIED" in types and "DELETED" in types, types
+PY
+ok "get --watch saw ADDED, MODIFIED and DELETED"
