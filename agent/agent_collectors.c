@@ -28,7 +28,7 @@
 /* pod and container metrics (cAdvisor compatible) */
 #include "collectors/cgroup_pods.h"
 /* GPU metrics (dcgm-exporter compatible) */
-/* @@gpu@@ */
+#include "collectors/gpu.h"
 
 const agent_collector *const agent_collectors[] = {
     &agent_collector_cpu, &agent_collector_stat, &agent_collector_meminfo,
@@ -39,7 +39,7 @@ const agent_collector *const agent_collectors[] = {
     &agent_collector_diskstats, &agent_collector_filesystem, &agent_collector_netdev,
     &agent_collector_netclass, &agent_collector_hwmon, &agent_collector_thermal_zone,
     &agent_collector_pods,
-    /* @@table-gpu@@ */
+    &agent_collector_gpu,
     NULL,
 };
 

@@ -8,10 +8,10 @@
 #include "proc_diskstats.h"
 
 #include <errno.h>
-#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "label_utf8.h"
 #include "sysfs_attr.h"
@@ -363,6 +363,8 @@ typedef struct ds_state {
     field_filter exclude;
     field_filter include;     /* active when include.pattern != NULL */
     vg_buf udev;              /* the current device's udev file */
+    sysfs_fdcache files;      /* /proc/diskstats, queue/rotational, kept open */
+    bool udev_ok;             /* the udev data directory exists (this scrape) */
     agent_ctx *ctx;           /* for the lookups, during collect */
 } ds_state;
 
@@ -393,6 +395,7 @@ static void ds_release(void *state)
     field_filter_release(&st->exclude);
     field_filter_release(&st->include);
     vg_buf_release(&st->udev);
+    sysfs_fdcache_release(&st->files);
     free(st);
 }
 
@@ -404,6 +407,7 @@ static int ds_init(agent_ctx *ctx, void **state)
     field_filter_init(&st->exclude, DISKSTATS_EXCLUDE_DEFAULT, ds_default_match);
     field_filter_init(&st->include, NULL, ds_never);
     vg_buf_init(&st->udev);
+    sysfs_fdcache_init(&st->files, 128);
     int rc = ds_filters_set(ctx, st);
     if (rc) {
         vg_log_error(ctx->log, "diskstats", "invalid device filter", "option",
@@ -419,6 +423,8 @@ static void ds_udev_lookup(void *ud, unsigned major, unsigned minor, disk_udev *
 {
     ds_state *st = ud;
     char rel[48], path[4096];
+    if (!st->udev_ok)
+        return; /* no udev database (containers without /run/udev mounted) */
     snprintf(rel, sizeof rel, "/b%u:%u", major, minor);
     if (agent_path(st->ctx, AGENT_ROOT_UDEV, rel, path, sizeof path))
         return;
@@ -444,7 +450,7 @@ static int ds_rotational_lookup(void *ud, const char *dev)
     if (agent_path(st->ctx, AGENT_ROOT_SYS, rel, path, sizeof path))
         return -1;
     vg_slice v;
-    if (sysfs_attr_read(AT_FDCWD, path, buf, sizeof buf, &v))
+    if (sysfs_fdcache_read(&st->files, path, buf, sizeof buf, &v))
         return -1;
     uint64_t r;
     if (vg_parse_u64(vg_slice_trim(v), &r) || r > 1000000) {
@@ -459,16 +465,24 @@ static int ds_collect(agent_ctx *ctx, void *state, vg_scrape *s)
     ds_state *st = state;
     if (ds_filters_set(ctx, st))
         agent_ctx_parse_error(ctx, "diskstats", "device filter");
-    int rc = agent_read(ctx, AGENT_ROOT_PROC, "/diskstats");
-    if (rc)
+    char path[4096];
+    int rc = agent_path(ctx, AGENT_ROOT_PROC, "/diskstats", path, sizeof path);
+    if (!rc)
+        rc = sysfs_fdcache_read_all(&st->files, path, &ctx->scratch, 16u << 20);
+    if (rc) {
+        sysfs_fdcache_sweep(&st->files);
         return rc;
+    }
     st->ctx = ctx;
+    st->udev_ok = agent_path(ctx, AGENT_ROOT_UDEV, "/", path, sizeof path) == 0 &&
+                  access(path, X_OK) == 0;
     diskstats_lookup lk = {ds_udev_lookup, ds_rotational_lookup, st};
     unsigned skipped = 0;
     rc = proc_diskstats_parse(ctx->scratch.data, ctx->scratch.len,
                               st->include.pattern ? &st->include : NULL, &st->exclude, &lk, s,
                               &skipped);
     st->ctx = NULL;
+    sysfs_fdcache_sweep(&st->files);
     for (unsigned i = 0; i < skipped; i++)
         agent_ctx_parse_error(ctx, "diskstats", "/proc/diskstats line");
     return rc < 0 ? rc : 0;

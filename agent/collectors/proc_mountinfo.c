@@ -14,7 +14,14 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <fcntl.h>
+#include <linux/magic.h>
+#include <poll.h>
+#include <sys/vfs.h>
+#include <unistd.h>
+
 #include "label_utf8.h"
+#include "sysfs_attr.h"
 
 #define FS_OPT_MP "collector.filesystem.mount-points-exclude"
 #define FS_OPT_TYPES "collector.filesystem.fs-types-exclude"
@@ -445,6 +452,9 @@ static const vg_opt_def fs_opts[] = {
 typedef struct fs_state {
     field_filter mp_filter;
     field_filter type_filter;
+    int mi_fd;              /* mountinfo, kept open; -1 before the first scrape */
+    bool mi_pollable;       /* procfs: POLLPRI says the mount table changed */
+    vg_buf mi;              /* its last content */
     statfs_pool *pool;
     fs_mounts mounts;
     statfs_job *jobs;
@@ -478,6 +488,9 @@ static void fs_release(void *state)
     if (!st)
         return;
     statfs_pool_free(st->pool);
+    if (st->mi_fd >= 0)
+        close(st->mi_fd);
+    vg_buf_release(&st->mi);
     field_filter_release(&st->mp_filter);
     field_filter_release(&st->type_filter);
     fs_mounts_release(&st->mounts);
@@ -493,6 +506,8 @@ static int fs_init(agent_ctx *ctx, void **state)
     field_filter_init(&st->mp_filter, FS_MOUNT_POINTS_EXCLUDE_DEFAULT, default_mp_match);
     field_filter_init(&st->type_filter, FS_TYPES_EXCLUDE_DEFAULT, default_type_match);
     fs_mounts_init(&st->mounts);
+    st->mi_fd = -1;
+    vg_buf_init(&st->mi);
     int64_t workers = ctx->cfg ? vg_config_int(ctx->cfg, FS_OPT_WORKERS) : FS_DEFAULT_WORKERS;
     int rc = 0;
     if (workers < 1 || workers > 64) {
@@ -524,6 +539,48 @@ static uint64_t fs_timeout_ms(const agent_ctx *ctx)
     return (uint64_t)(secs * 1000.0);
 }
 
+/*
+ * Bring st->mi up to date. The mount table is read again only when it
+ * changed: procfs marks an open mountinfo POLLPRI on every mount and
+ * unmount, which saves regenerating it (the costliest part of a scrape on
+ * a node with many mounts). Files that cannot say (fixture trees) are
+ * read every time.
+ */
+static int fs_mountinfo(agent_ctx *ctx, fs_state *st)
+{
+    bool reread = true;
+    if (st->mi_fd < 0) {
+        static const char *const rels[2] = {"/1/mountinfo", "/self/mountinfo"}; /* hidepid */
+        int rc = -ENOENT;
+        for (int i = 0; i < 2 && st->mi_fd < 0; i++) {
+            char path[4096];
+            rc = agent_path(ctx, AGENT_ROOT_PROC, rels[i], path, sizeof path);
+            if (rc)
+                return rc;
+            st->mi_fd = open(path, O_RDONLY | O_CLOEXEC);
+            rc = st->mi_fd < 0 ? -errno : 0;
+            if (rc && rc != -ENOENT && rc != -EACCES && rc != -EPERM)
+                return rc;
+        }
+        if (st->mi_fd < 0)
+            return rc;
+        struct statfs sfs;
+        st->mi_pollable = fstatfs(st->mi_fd, &sfs) == 0 && sfs.f_type == PROC_SUPER_MAGIC;
+    } else if (st->mi_pollable) {
+        struct pollfd pfd = {st->mi_fd, POLLPRI, 0};
+        reread = poll(&pfd, 1, 0) != 0 && (pfd.revents & (POLLPRI | POLLERR | POLLNVAL));
+    }
+    if (!reread && st->mi.len)
+        return 0;
+    int rc = sysfs_pread_all(st->mi_fd, &st->mi, 16u << 20);
+    if (rc) {
+        close(st->mi_fd); /* try afresh next time */
+        st->mi_fd = -1;
+        vg_buf_reset(&st->mi);
+    }
+    return rc;
+}
+
 static int fs_collect(agent_ctx *ctx, void *state, vg_scrape *s)
 {
     fs_state *st = state;
@@ -531,13 +588,11 @@ static int fs_collect(agent_ctx *ctx, void *state, vg_scrape *s)
     if (field_filter_set(&st->mp_filter, opt_str(ctx, FS_OPT_MP)) ||
         field_filter_set(&st->type_filter, opt_str(ctx, FS_OPT_TYPES)))
         agent_ctx_parse_error(ctx, "filesystem", "exclude pattern");
-    int rc = agent_read(ctx, AGENT_ROOT_PROC, "/1/mountinfo");
-    if (rc == -ENOENT || rc == -EACCES || rc == -EPERM)
-        rc = agent_read(ctx, AGENT_ROOT_PROC, "/self/mountinfo"); /* hidepid */
+    int rc = fs_mountinfo(ctx, st);
     if (rc)
         return rc;
     unsigned skipped = 0;
-    rc = proc_mountinfo_parse(ctx, ctx->scratch.data, ctx->scratch.len, &st->mp_filter,
+    rc = proc_mountinfo_parse(ctx, st->mi.data ? st->mi.data : "", st->mi.len, &st->mp_filter,
                               &st->type_filter, &st->mounts, &skipped);
     for (unsigned i = 0; i < skipped; i++)
         agent_ctx_parse_error(ctx, "filesystem", "mountinfo line");

@@ -4,7 +4,6 @@
 #include "proc_net_dev.h"
 
 #include <errno.h>
-#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -138,6 +137,7 @@ static const vg_opt_def nd_opts[] = {
 typedef struct nd_state {
     field_filter exclude;
     field_filter include;   /* active when include.pattern != NULL */
+    sysfs_fdcache files;    /* /proc/net/dev and rx_nohandler, kept open */
     agent_ctx *ctx;         /* during collect, for the nohandler lookup */
 } nd_state;
 
@@ -167,6 +167,7 @@ static void nd_release(void *state)
         return;
     field_filter_release(&st->exclude);
     field_filter_release(&st->include);
+    sysfs_fdcache_release(&st->files);
     free(st);
 }
 
@@ -177,6 +178,7 @@ static int nd_init(agent_ctx *ctx, void **state)
         return -ENOMEM;
     field_filter_init(&st->exclude, NETDEV_EXCLUDE_DEFAULT, nd_default_match);
     field_filter_init(&st->include, NULL, nd_never);
+    sysfs_fdcache_init(&st->files, 128);
     int rc = nd_filters_set(ctx, st);
     if (rc) {
         vg_log_error(ctx->log, "netdev", "invalid device filter (or both include and exclude)",
@@ -197,7 +199,7 @@ static int nd_nohandler(void *ud, const char *dev, uint64_t *out)
     if (rc)
         return rc;
     vg_slice v;
-    rc = sysfs_attr_read(AT_FDCWD, path, buf, sizeof buf, &v);
+    rc = sysfs_fdcache_read(&st->files, path, buf, sizeof buf, &v);
     if (rc)
         return rc;
     if (vg_parse_u64(vg_slice_trim(v), out)) {
@@ -212,15 +214,21 @@ static int nd_collect(agent_ctx *ctx, void *state, vg_scrape *s)
     nd_state *st = state;
     if (nd_filters_set(ctx, st))
         agent_ctx_parse_error(ctx, "netdev", "device filter");
-    int rc = agent_read(ctx, AGENT_ROOT_PROC, "/net/dev");
-    if (rc)
+    char path[4096];
+    int rc = agent_path(ctx, AGENT_ROOT_PROC, "/net/dev", path, sizeof path);
+    if (!rc)
+        rc = sysfs_fdcache_read_all(&st->files, path, &ctx->scratch, 16u << 20);
+    if (rc) {
+        sysfs_fdcache_sweep(&st->files);
         return rc;
+    }
     st->ctx = ctx;
     unsigned skipped = 0;
     rc = proc_net_dev_parse(ctx->scratch.data, ctx->scratch.len,
                             st->include.pattern ? &st->include : NULL, &st->exclude,
                             nd_nohandler, st, s, &skipped);
     st->ctx = NULL;
+    sysfs_fdcache_sweep(&st->files);
     for (unsigned i = 0; i < skipped; i++)
         agent_ctx_parse_error(ctx, "netdev", "/proc/net/dev line");
     return rc < 0 ? rc : 0;

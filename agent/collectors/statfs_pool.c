@@ -2,8 +2,8 @@
  * statfs_pool.c - bounded worker threads for statfs(2), with timeouts.
  *
  * Jobs are pulled by the workers themselves (no hand-off per call through
- * the owner), so a scrape of a few healthy mounts costs one wake-up per
- * worker plus one for the owner at the end.
+ * the owner), and only one worker is woken unless a call turns out slow,
+ * so a scrape of healthy mounts costs two wake-ups in all.
  */
 #include "statfs_pool.h"
 
@@ -20,6 +20,9 @@
 
 #define POOL_MAX_WORKERS 64u
 #define WORKER_STACK (256u * 1024u)
+/* One worker runs the calls back to back (statfs takes microseconds); a
+ * second joins only when a call has been running this long. */
+#define POOL_SLOW_MS 5u
 
 typedef enum {
     W_NONE = 0,   /* no thread in this slot (yet) */
@@ -39,8 +42,11 @@ typedef struct worker {
 
 /*
  * Thread model. The owner (the collection thread, in statfs_pool_run)
- * publishes a run: jobs, njobs, next = 0. Workers (at most nworkers
- * threads, started lazily, never more) pull jobs[next++] under mu, copy the
+ * publishes a run: jobs, njobs, next = 0, and wakes one worker; it adds
+ * another (waking an idle one or starting a thread, never more than
+ * nworkers threads in all) only while calls are left and none of the busy
+ * workers started its call less than POOL_SLOW_MS ago. Workers pull
+ * jobs[next++] under mu, copy the
  * path into their slot, call fn without the lock, and store the result into
  * the job under mu - unless the owner has meanwhile given up on the call
  * and marked the worker W_STUCK, in which case the result is dropped, the
@@ -215,20 +221,22 @@ static int start_worker(statfs_pool *p, worker *w)
     return 0;
 }
 
-/* Start threads while unstarted jobs outnumber idle workers (mu held). */
-static void grow(statfs_pool *p)
+/*
+ * Get one more worker going on the run (mu held): wake an idle one, else
+ * start a thread in a free slot. Returns false when neither is possible.
+ */
+static bool add_worker(statfs_pool *p)
 {
-    unsigned idle = 0;
-    for (unsigned i = 0; i < p->nworkers; i++)
-        idle += p->w[i].state == W_IDLE;
-    size_t waiting = p->njobs - p->next;
-    for (unsigned i = 0; i < p->nworkers && idle < waiting; i++) {
-        if (p->w[i].state != W_NONE)
-            continue;
-        if (start_worker(p, &p->w[i]))
-            break;
-        idle++;
+    for (unsigned i = 0; i < p->nworkers; i++) {
+        if (p->w[i].state == W_IDLE) {
+            pthread_cond_signal(&p->work_cv);
+            return true;
+        }
     }
+    for (unsigned i = 0; i < p->nworkers; i++)
+        if (p->w[i].state == W_NONE)
+            return start_worker(p, &p->w[i]) == 0;
+    return false;
 }
 
 static void abs_ms(uint64_t at_ms, struct timespec *ts)
@@ -250,12 +258,12 @@ void statfs_pool_run(statfs_pool *p, statfs_job *jobs, size_t n, uint64_t timeou
     p->resolved = 0;
     for (size_t i = 0; i < n; i++)
         jobs[i].rc = -EINPROGRESS;
-    grow(p);
-    pthread_cond_broadcast(&p->work_cv);
+    add_worker(p);
     while (p->resolved < n) {
         uint64_t now = vg_now_ms();
         /* A call that starts from now on ends no earlier than now + timeout. */
         uint64_t wake = now + (timeout_ms ? timeout_ms : 1);
+        unsigned busy = 0, fresh = 0;
         for (unsigned i = 0; i < p->nworkers; i++) {
             worker *w = &p->w[i];
             if (w->state != W_BUSY)
@@ -266,30 +274,30 @@ void statfs_pool_run(statfs_pool *p, statfs_job *jobs, size_t n, uint64_t timeou
             if (now >= end) {
                 w->state = W_STUCK; /* keeps its slot until the call returns */
                 resolve(p, w->job, -ETIMEDOUT);
-            } else if (end < wake) {
-                wake = end;
+                continue;
             }
+            busy++;
+            fresh += now - w->started_ms < POOL_SLOW_MS;
+            if (end < wake)
+                wake = end;
         }
         if (deadline_ms && now >= deadline_ms) {
             while (p->next < n)
                 resolve(p, p->next++, -ETIMEDOUT);
         }
         if (p->next < n) {
-            grow(p); /* replace workers that just got stuck, within the cap */
-            unsigned idle = 0, busy = 0, none = 0;
-            for (unsigned i = 0; i < p->nworkers; i++) {
-                idle += p->w[i].state == W_IDLE;
-                busy += p->w[i].state == W_BUSY;
-                none += p->w[i].state == W_NONE;
-            }
-            if (idle) {
-                pthread_cond_broadcast(&p->work_cv);
-            } else if (!busy) {
-                /* Every slot is stuck (or no thread could start): answer now. */
-                int rc = none ? -EAGAIN : -EBUSY;
+            /* Calls left: if nobody is making quick progress, add a worker
+             * (within the cap); if every slot is stuck, answer them now. */
+            if (!fresh && !add_worker(p) && !busy) {
+                bool any_slot = false;
+                for (unsigned i = 0; i < p->nworkers; i++)
+                    any_slot |= p->w[i].state == W_NONE;
+                int rc = any_slot ? -EAGAIN : -EBUSY;
                 while (p->next < n)
                     resolve(p, p->next++, rc);
             }
+            if (now + POOL_SLOW_MS < wake)
+                wake = now + POOL_SLOW_MS;
         }
         if (p->resolved >= n)
             break;

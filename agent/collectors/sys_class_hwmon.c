@@ -13,7 +13,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
+#include <dirent.h>
 
 #include "label_utf8.h"
 #include "sysfs_attr.h"
@@ -345,6 +347,7 @@ void sys_class_hwmon_emit(hwmon_chip *c, vg_scrape *s)
 typedef struct hw_state {
     sysfs_dirlist chips;
     sysfs_dirlist files;
+    sysfs_fdcache open_files;   /* sensor files kept open between scrapes */
     hwmon_chip chip;
 } hw_state;
 
@@ -355,6 +358,7 @@ static void hw_release(void *state)
         return;
     sysfs_dirlist_release(&st->chips);
     sysfs_dirlist_release(&st->files);
+    sysfs_fdcache_release(&st->open_files);
     hwmon_chip_release(&st->chip);
     free(st);
 }
@@ -367,24 +371,30 @@ static int hw_init(agent_ctx *ctx, void **state)
         return -ENOMEM;
     sysfs_dirlist_init(&st->chips);
     sysfs_dirlist_init(&st->files);
+    sysfs_fdcache_init(&st->open_files, 1024);
     hwmon_chip_init(&st->chip);
     *state = st;
     return 0;
 }
 
-/* Add every sensor file of directory dfd to the chip. */
-static void hw_read_dir(agent_ctx *ctx, hw_state *st, int dfd)
+/* Add every sensor file of directory dir to the chip. */
+static void hw_read_dir(agent_ctx *ctx, hw_state *st, const char *dir)
 {
-    if (sysfs_dirlist_read(&st->files, dfd, ".", NULL))
+    if (sysfs_dirlist_read(&st->files, AT_FDCWD, dir, NULL))
         return;
-    char buf[160];
+    char buf[160], path[PATH_MAX];
     for (size_t i = 0; i < st->files.n; i++) {
         const char *name = sysfs_dirlist_name(&st->files, i);
         hwmon_fname f;
         if (!sys_class_hwmon_explode(name, strlen(name), &f) || f.type < 0)
             continue;
+        if (st->files.ents[i].type == DT_DIR) /* power/ and the like */
+            continue;
+        int k = snprintf(path, sizeof path, "%s/%s", dir, name);
+        if (k < 0 || (size_t)k >= sizeof path)
+            continue;
         vg_slice v;
-        int rc = sysfs_attr_read(dfd, name, buf, sizeof buf, &v);
+        int rc = sysfs_fdcache_read(&st->open_files, path, buf, sizeof buf, &v);
         if (rc) {
             /* unreadable files are skipped, as node_exporter does; a
              * directory named like a sensor (power/) is no fault */
@@ -439,30 +449,28 @@ static int hw_collect(agent_ctx *ctx, void *state, vg_scrape *s)
         int n = snprintf(dir, sizeof dir, "%s/%s", base, ent);
         if (n < 0 || (size_t)n >= sizeof dir)
             continue;
-        int dfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-        if (dfd < 0)
+        struct stat sb;
+        if (stat(dir, &sb) || !S_ISDIR(sb.st_mode))
             continue; /* not a directory */
         hwmon_chip *c = &st->chip;
         hwmon_chip_reset(c);
-        char buf[160];
+        char buf[160], sub[PATH_MAX + 16];
         vg_slice v;
-        if (sysfs_attr_read(dfd, "name", buf, sizeof buf, &v) == 0 && v.n)
+        snprintf(sub, sizeof sub, "%s/name", dir);
+        if (sysfs_fdcache_read(&st->open_files, sub, buf, sizeof buf, &v) == 0 && v.n)
             sys_class_hwmon_clean(v.p, v.n, c->chip_name, sizeof c->chip_name);
         hw_chip_label(dir, c->chip, sizeof c->chip, c->chip_name);
         if (!c->chip[0]) {
             agent_ctx_parse_error(ctx, "hwmon", "chip without a usable name");
-            close(dfd);
             continue;
         }
-        hw_read_dir(ctx, st, dfd);
-        int ddfd = openat(dfd, "device", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-        if (ddfd >= 0) {
-            hw_read_dir(ctx, st, ddfd);
-            close(ddfd);
-        }
-        close(dfd);
+        hw_read_dir(ctx, st, dir);
+        snprintf(sub, sizeof sub, "%s/device", dir);
+        if (stat(sub, &sb) == 0 && S_ISDIR(sb.st_mode))
+            hw_read_dir(ctx, st, sub);
         sys_class_hwmon_emit(c, s);
     }
+    sysfs_fdcache_sweep(&st->open_files);
     return 0;
 }
 

@@ -1,9 +1,10 @@
 /*
  * sys_class_net.c - the `netclass` collector.
  *
- * Reads the ~22 attribute files it reports with openat() on one directory
- * fd per interface, instead of listing and reading every file in the
- * directory as node_exporter does.
+ * Reads only the ~22 attribute files it reports (node_exporter lists and
+ * reads every file in each interface directory), and keeps them open
+ * between scrapes (sysfs_fdcache): re-reading an open attribute costs a
+ * fraction of opening it.
  */
 #include "sys_class_net.h"
 
@@ -12,8 +13,7 @@
 #include <fcntl.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
-#include <unistd.h>
+#include <stdio.h>
 
 #include "field_filter.h"
 #include "label_utf8.h"
@@ -97,19 +97,31 @@ int sys_class_net_attr_parse(netclass_iface *ifc, const char *attr, const char *
     return -ENOENT;
 }
 
-void sys_class_net_emit(const netclass_iface *ifc, bool ignore_invalid_speed, vg_scrape *s)
+void sys_class_net_declare(vg_scrape *s, netclass_fams *f)
 {
     static const char *const dl[1] = {"device"};
     static const char *const il[6] = {"address", "broadcast", "device",
                                       "duplex",  "ifalias",   "operstate"};
+    f->up = vg_scrape_family(s, "node_network_up", VG_MT_GAUGE,
+                             "Value is 1 if operstate is 'up', 0 otherwise.", 1, dl);
+    f->info = vg_scrape_family(s, "node_network_info", VG_MT_GAUGE,
+                               "Non-numeric data from /sys/class/net/<iface>, value is always 1.",
+                               6, il);
+    for (int i = 0; i < NC_NUM; i++) {
+        char name[64], help[96];
+        snprintf(name, sizeof name, "node_network_%s", nc_metric[i]);
+        snprintf(help, sizeof help, "Network device property: %s", nc_metric[i]);
+        bool counter = i == NC_CARRIER_CHANGES || i == NC_CARRIER_UP || i == NC_CARRIER_DOWN;
+        f->num[i] = vg_scrape_family(s, name, counter ? VG_MT_COUNTER : VG_MT_GAUGE, help, 1, dl);
+    }
+}
+
+void sys_class_net_emit(const netclass_fams *f, const netclass_iface *ifc,
+                        bool ignore_invalid_speed)
+{
     const char *dev = ifc->name;
-    vg_family *up = vg_scrape_family(s, "node_network_up", VG_MT_GAUGE,
-                                     "Value is 1 if operstate is 'up', 0 otherwise.", 1, dl);
-    vg_family_add(up, strcmp(ifc->str[NC_OPERSTATE], "up") == 0 ? 1 : 0, dev);
-    vg_family *info = vg_scrape_family(
-        s, "node_network_info", VG_MT_GAUGE,
-        "Non-numeric data from /sys/class/net/<iface>, value is always 1.", 6, il);
-    vg_family_add(info, 1, ifc->str[NC_ADDRESS], ifc->str[NC_BROADCAST], dev,
+    vg_family_add(f->up, strcmp(ifc->str[NC_OPERSTATE], "up") == 0 ? 1 : 0, dev);
+    vg_family_add(f->info, 1, ifc->str[NC_ADDRESS], ifc->str[NC_BROADCAST], dev,
                   ifc->str[NC_DUPLEX], ifc->str[NC_IFALIAS], ifc->str[NC_OPERSTATE]);
     for (int i = 0; i < NC_NUM; i++) {
         if (!ifc->has[i])
@@ -123,15 +135,7 @@ void sys_class_net_emit(const netclass_iface *ifc, bool ignore_invalid_speed, vg
                 continue;
             v = (double)(ifc->v[i] * 1000000 / 8);
         }
-        char name[64], help[96];
-        memcpy(name, "node_network_", 13);
-        strcpy(name + 13, nc_metric[i]);
-        memcpy(help, "Network device property: ", 25);
-        strcpy(help + 25, nc_metric[i]);
-        bool counter = i == NC_CARRIER_CHANGES || i == NC_CARRIER_UP || i == NC_CARRIER_DOWN;
-        vg_family *f = vg_scrape_family(s, name, counter ? VG_MT_COUNTER : VG_MT_GAUGE, help, 1,
-                                        dl);
-        vg_family_add(f, v, dev);
+        vg_family_add(f->num[i], v, dev);
     }
 }
 
@@ -146,10 +150,13 @@ static const vg_opt_def nc_opts[] = {
      VG_OPT_F_RELOADABLE},
 };
 
+#define NC_MAX_OPEN_FILES 512
+
 /* Collection thread only. */
 typedef struct nc_state {
     field_filter ignored;
     sysfs_dirlist dirs;
+    sysfs_fdcache files;    /* attribute files kept open between scrapes */
     netclass_iface ifc;
 } nc_state;
 
@@ -167,6 +174,7 @@ static void nc_release(void *state)
         return;
     field_filter_release(&st->ignored);
     sysfs_dirlist_release(&st->dirs);
+    sysfs_fdcache_release(&st->files);
     free(st);
 }
 
@@ -177,6 +185,7 @@ static int nc_init(agent_ctx *ctx, void **state)
         return -ENOMEM;
     field_filter_init(&st->ignored, NETCLASS_IGNORED_DEFAULT, nc_default_match);
     sysfs_dirlist_init(&st->dirs);
+    sysfs_fdcache_init(&st->files, NC_MAX_OPEN_FILES);
     int rc = field_filter_set(&st->ignored, opt_str(ctx, NC_OPT_IGNORED));
     if (rc) {
         vg_log_error(ctx->log, "netclass", "invalid regexp", "option", NC_OPT_IGNORED);
@@ -187,26 +196,31 @@ static int nc_init(agent_ctx *ctx, void **state)
     return 0;
 }
 
-/* Read one interface directory into st->ifc. */
-static void nc_read_iface(agent_ctx *ctx, nc_state *st, int dfd)
+/* Read one interface's attributes into st->ifc; false when it has none. */
+static bool nc_read_iface(agent_ctx *ctx, nc_state *st, char *path, size_t dirlen)
 {
     netclass_iface *ifc = &st->ifc;
     char buf[512];
     vg_slice v;
+    bool any = false;
     for (int pass = 0; pass < 2; pass++) {
         size_t n = pass ? NC_NUM : NC_NSTR;
         for (size_t i = 0; i < n; i++) {
             const char *attr = pass ? netclass_num_files[i] : netclass_str_files[i];
-            int rc = sysfs_attr_read(dfd, attr, buf, sizeof buf, &v);
+            /* path holds "<dir>/" and has room for any attribute name */
+            strcpy(path + dirlen, attr);
+            int rc = sysfs_fdcache_read(&st->files, path, buf, sizeof buf, &v);
             if (rc) {
                 if (!sysfs_attr_absent_err(rc))
                     agent_ctx_parse_error(ctx, "netclass", attr);
                 continue;
             }
+            any = true;
             if (sys_class_net_attr_parse(ifc, attr, v.p, v.n))
                 agent_ctx_parse_error(ctx, "netclass", attr);
         }
     }
+    return any;
 }
 
 static int nc_collect(agent_ctx *ctx, void *state, vg_scrape *s)
@@ -215,35 +229,32 @@ static int nc_collect(agent_ctx *ctx, void *state, vg_scrape *s)
     if (field_filter_set(&st->ignored, opt_str(ctx, NC_OPT_IGNORED)))
         agent_ctx_parse_error(ctx, "netclass", NC_OPT_IGNORED);
     bool ignore_speed = ctx->cfg && vg_config_bool(ctx->cfg, NC_OPT_INVALID_SPEED);
-    char path[4096];
-    int rc = agent_path(ctx, AGENT_ROOT_SYS, "/class/net", path, sizeof path);
+    char base[4096], dir[4096 + 64];
+    int rc = agent_path(ctx, AGENT_ROOT_SYS, "/class/net", base, sizeof base);
     if (rc)
         return rc;
-    int cfd = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-    if (cfd < 0)
-        return -errno;
-    rc = sysfs_dirlist_read(&st->dirs, cfd, ".", NULL);
-    if (rc) {
-        close(cfd);
+    rc = sysfs_dirlist_read(&st->dirs, AT_FDCWD, base, NULL);
+    if (rc)
         return rc;
-    }
+    netclass_fams fams;
+    sys_class_net_declare(s, &fams);
     for (size_t i = 0; i < st->dirs.n; i++) {
         const char *name = sysfs_dirlist_name(&st->dirs, i);
-        unsigned char t = st->dirs.ents[i].type;
-        if (t == DT_REG) /* bonding_masters */
+        if (st->dirs.ents[i].type == DT_REG) /* bonding_masters */
             continue;
         if (strlen(name) >= sizeof st->ifc.name || field_filter_match(&st->ignored, name))
             continue;
-        int dfd = openat(cfd, name, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-        if (dfd < 0)
-            continue; /* not a directory (or gone since the listing) */
+        int k = snprintf(dir, 4096, "%s/%s/", base, name);
+        if (k < 0 || k >= 4096)
+            continue;
         memset(&st->ifc, 0, sizeof st->ifc);
         label_utf8_copy(name, strlen(name), st->ifc.name, sizeof st->ifc.name);
-        nc_read_iface(ctx, st, dfd);
-        close(dfd);
-        sys_class_net_emit(&st->ifc, ignore_speed, s);
+        /* not an interface directory (or gone since the listing): nothing readable */
+        if (!nc_read_iface(ctx, st, dir, (size_t)k))
+            continue;
+        sys_class_net_emit(&fams, &st->ifc, ignore_speed);
     }
-    close(cfd);
+    sysfs_fdcache_sweep(&st->files);
     return 0;
 }
 

@@ -55,8 +55,17 @@ extern const char *const netclass_str_files[NC_NSTR];
  */
 int sys_class_net_attr_parse(netclass_iface *ifc, const char *attr, const char *buf, size_t len);
 
-/* Add ifc's families to s. ignore_invalid_speed drops a negative speed. */
-void sys_class_net_emit(const netclass_iface *ifc, bool ignore_invalid_speed, vg_scrape *s);
+/* The families, declared once per scrape (declaring costs a lookup each). */
+typedef struct netclass_fams {
+    vg_family *up, *info;
+    vg_family *num[NC_NUM];
+} netclass_fams;
+
+void sys_class_net_declare(vg_scrape *s, netclass_fams *f);
+
+/* Add ifc's samples. ignore_invalid_speed drops a negative speed. */
+void sys_class_net_emit(const netclass_fams *f, const netclass_iface *ifc,
+                        bool ignore_invalid_speed);
 
 extern const agent_collector agent_collector_netclass;
 

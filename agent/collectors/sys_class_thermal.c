@@ -5,6 +5,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -71,6 +72,8 @@ void sys_class_thermal_emit_cooling(vg_scrape *s, const char *name, const char *
 /* Collection thread only. */
 typedef struct th_state {
     sysfs_dirlist ents;
+    sysfs_fdcache files;   /* attribute files kept open between scrapes */
+    char dir[4096];        /* the entry being read */
 } th_state;
 
 static void th_release(void *state)
@@ -79,6 +82,7 @@ static void th_release(void *state)
     if (!st)
         return;
     sysfs_dirlist_release(&st->ents);
+    sysfs_fdcache_release(&st->files);
     free(st);
 }
 
@@ -89,16 +93,26 @@ static int th_init(agent_ctx *ctx, void **state)
     if (!st)
         return -ENOMEM;
     sysfs_dirlist_init(&st->ents);
+    sysfs_fdcache_init(&st->files, 256);
     *state = st;
     return 0;
 }
 
-/* Read attr of dfd into out; counts a parse error for faults other than "absent". */
-static int th_read_str(agent_ctx *ctx, int dfd, const char *attr, char *out, size_t outlen)
+/* Read st->dir/attr; counts a parse error for faults other than "absent". */
+static int th_read(th_state *st, const char *attr, char *buf, size_t cap, vg_slice *v)
+{
+    char path[4096 + 32];
+    int k = snprintf(path, sizeof path, "%s/%s", st->dir, attr);
+    if (k < 0 || (size_t)k >= sizeof path)
+        return -ENAMETOOLONG;
+    return sysfs_fdcache_read(&st->files, path, buf, cap, v);
+}
+
+static int th_read_str(agent_ctx *ctx, th_state *st, const char *attr, char *out, size_t outlen)
 {
     char buf[256];
     vg_slice v;
-    int rc = sysfs_attr_read(dfd, attr, buf, sizeof buf, &v);
+    int rc = th_read(st, attr, buf, sizeof buf, &v);
     if (!rc)
         rc = sys_class_thermal_parse_str(v.p, v.n, out, outlen);
     if (rc && !sysfs_attr_absent_err(rc) && rc != -EIO)
@@ -106,11 +120,11 @@ static int th_read_str(agent_ctx *ctx, int dfd, const char *attr, char *out, siz
     return rc;
 }
 
-static int th_read_int(agent_ctx *ctx, int dfd, const char *attr, int64_t *out)
+static int th_read_int(agent_ctx *ctx, th_state *st, const char *attr, int64_t *out)
 {
     char buf[64];
     vg_slice v;
-    int rc = sysfs_attr_read(dfd, attr, buf, sizeof buf, &v);
+    int rc = th_read(st, attr, buf, sizeof buf, &v);
     if (rc) {
         if (!sysfs_attr_absent_err(rc) && rc != -EIO)
             agent_ctx_parse_error(ctx, "thermal_zone", attr);
@@ -129,41 +143,35 @@ static int th_collect(agent_ctx *ctx, void *state, vg_scrape *s)
     int rc = agent_path(ctx, AGENT_ROOT_SYS, "/class/thermal", base, sizeof base);
     if (rc)
         return rc;
-    int cfd = open(base, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-    if (cfd < 0)
-        return -errno;
-    rc = sysfs_dirlist_read(&st->ents, cfd, ".", NULL);
-    if (rc) {
-        close(cfd);
+    rc = sysfs_dirlist_read(&st->ents, AT_FDCWD, base, NULL);
+    if (rc)
         return rc;
-    }
     for (size_t i = 0; i < st->ents.n; i++) {
         const char *name = sysfs_dirlist_name(&st->ents, i);
         const char *label;
         bool zone = sys_class_thermal_is_zone(name, &label);
         if (!zone && !sys_class_thermal_is_cooling(name, &label))
             continue;
-        int dfd = openat(cfd, name, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-        if (dfd < 0)
+        int k = snprintf(st->dir, sizeof st->dir, "%s/%s", base, name);
+        if (k < 0 || (size_t)k >= sizeof st->dir)
             continue;
         char type[128], policy[64], lbuf[128];
         int64_t a, b;
         label = label_utf8(label, lbuf, sizeof lbuf);
         if (zone) {
             /* type, policy and temp are all required, as in node_exporter */
-            if (!th_read_str(ctx, dfd, "type", type, sizeof type) &&
-                !th_read_str(ctx, dfd, "policy", policy, sizeof policy) &&
-                !th_read_int(ctx, dfd, "temp", &a))
+            if (!th_read_str(ctx, st, "type", type, sizeof type) &&
+                !th_read_str(ctx, st, "policy", policy, sizeof policy) &&
+                !th_read_int(ctx, st, "temp", &a))
                 sys_class_thermal_emit_zone(s, label, type, a);
         } else {
-            if (!th_read_str(ctx, dfd, "type", type, sizeof type) &&
-                !th_read_int(ctx, dfd, "max_state", &b) &&
-                !th_read_int(ctx, dfd, "cur_state", &a))
+            if (!th_read_str(ctx, st, "type", type, sizeof type) &&
+                !th_read_int(ctx, st, "max_state", &b) &&
+                !th_read_int(ctx, st, "cur_state", &a))
                 sys_class_thermal_emit_cooling(s, label, type, a, b);
         }
-        close(dfd);
     }
-    close(cfd);
+    sysfs_fdcache_sweep(&st->files);
     return 0;
 }
 

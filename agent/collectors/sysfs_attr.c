@@ -8,6 +8,7 @@
 #include <fcntl.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <unistd.h>
 
 int sysfs_attr_read(int dirfd, const char *name, char *buf, size_t cap, vg_slice *out)
@@ -207,4 +208,238 @@ int sysfs_dirlist_read(sysfs_dirlist *l, int dirfd, const char *path, const char
     if (l->n > 1)
         qsort_r(l->ents, l->n, sizeof *l->ents, dirent_cmp, l->pool);
     return 0;
+}
+
+/* ---------- kept-open files ---------- */
+
+void sysfs_fdcache_init(sysfs_fdcache *c, size_t max_fds)
+{
+    memset(c, 0, sizeof *c);
+    /* Never let the caches of all collectors together crowd out the
+     * descriptors the HTTP server needs: each takes at most 1/16 of the
+     * soft limit (64 of the common 1024). */
+    struct rlimit rl;
+    if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur != RLIM_INFINITY &&
+        max_fds > rl.rlim_cur / 16)
+        max_fds = rl.rlim_cur / 16;
+    c->max_fds = max_fds;
+    c->gen = 1;
+}
+
+void sysfs_fdcache_release(sysfs_fdcache *c)
+{
+    for (size_t i = 0; i < c->n; i++) {
+        close(c->e[i].fd);
+        free(c->e[i].path);
+    }
+    free(c->e);
+    free(c->idx);
+    memset(c, 0, sizeof *c);
+}
+
+static uint64_t path_hash(const char *p)
+{
+    uint64_t h = 1469598103934665603ull;
+    for (; *p; p++) {
+        h ^= (unsigned char)*p;
+        h *= 1099511628211ull;
+    }
+    return h;
+}
+
+static int idx_rebuild(sysfs_fdcache *c, size_t cap)
+{
+    uint32_t *ni = calloc(cap, sizeof *ni);
+    if (!ni)
+        return -ENOMEM;
+    for (size_t i = 0; i < c->n; i++) {
+        size_t j = c->e[i].hash & (cap - 1);
+        while (ni[j])
+            j = (j + 1) & (cap - 1);
+        ni[j] = (uint32_t)(i + 1);
+    }
+    free(c->idx);
+    c->idx = ni;
+    c->idx_cap = cap;
+    return 0;
+}
+
+static sysfs_fdent *fdcache_find(sysfs_fdcache *c, const char *path, uint64_t h)
+{
+    if (!c->idx_cap)
+        return NULL;
+    size_t j = h & (c->idx_cap - 1);
+    while (c->idx[j]) {
+        sysfs_fdent *e = &c->e[c->idx[j] - 1];
+        if (e->hash == h && strcmp(e->path, path) == 0)
+            return e;
+        j = (j + 1) & (c->idx_cap - 1);
+    }
+    return NULL;
+}
+
+/* Keep fd open under path; on failure the caller closes it. */
+static int fdcache_add(sysfs_fdcache *c, const char *path, uint64_t h, int fd)
+{
+    if (c->n >= c->max_fds)
+        return -ENOSPC;
+    if ((c->n + 1) * 2 > c->idx_cap && idx_rebuild(c, c->idx_cap ? c->idx_cap * 2 : 64))
+        return -ENOMEM;
+    if (c->n == c->cap) {
+        size_t ncap = c->cap ? c->cap * 2 : 32;
+        sysfs_fdent *ne = realloc(c->e, ncap * sizeof *ne);
+        if (!ne)
+            return -ENOMEM;
+        c->e = ne;
+        c->cap = ncap;
+    }
+    char *dup = strdup(path);
+    if (!dup)
+        return -ENOMEM;
+    sysfs_fdent *e = &c->e[c->n];
+    e->path = dup;
+    e->hash = h;
+    e->fd = fd;
+    e->gen = c->gen;
+    size_t j = h & (c->idx_cap - 1);
+    while (c->idx[j])
+        j = (j + 1) & (c->idx_cap - 1);
+    c->idx[j] = (uint32_t)(c->n + 1);
+    c->n++;
+    return 0;
+}
+
+/* Whether a read error means "this open file is stale", not the attribute's answer. */
+static bool stale_err(int err)
+{
+    return err == -ENODEV || err == -ESTALE || err == -EBADF || err == -ENXIO ||
+           err == -ENOENT || err == -EIO;
+}
+
+int sysfs_pread_all(int fd, vg_buf *b, size_t max)
+{
+    vg_buf_reset(b);
+    for (;;) {
+        if (b->len >= max)
+            return -EFBIG;
+        size_t want = b->cap - b->len > 1 ? b->cap - b->len - 1 : 0;
+        if (want < 4096) {
+            if (vg_buf_reserve(b, 8192))
+                return -ENOMEM;
+            want = b->cap - b->len - 1;
+        }
+        if (want > max - b->len)
+            want = max - b->len;
+        ssize_t r = pread(fd, b->data + b->len, want, (off_t)b->len);
+        if (r < 0) {
+            if (errno == EINTR)
+                continue;
+            return -errno;
+        }
+        if (r == 0)
+            break;
+        b->len += (size_t)r; /* seq_file reads stop at a page: only 0 is EOF */
+    }
+    if (b->data)
+        b->data[b->len] = '\0';
+    return 0;
+}
+
+static int one_pread(int fd, char *buf, size_t cap, vg_slice *out)
+{
+    ssize_t n;
+    do {
+        n = pread(fd, buf, cap - 1, 0);
+    } while (n < 0 && errno == EINTR);
+    if (n < 0)
+        return -errno;
+    if ((size_t)n == cap - 1) {
+        char extra;
+        ssize_t m = pread(fd, &extra, 1, n);
+        if (m != 0)
+            return m > 0 ? -EFBIG : -errno;
+    }
+    buf[n] = '\0';
+    out->p = buf;
+    out->n = (size_t)n;
+    return 0;
+}
+
+/* Shared by the two readers: find or open path, run rd on its fd. */
+typedef int (*fd_reader)(int fd, void *a, void *b, size_t n);
+
+static int rd_attr(int fd, void *buf, void *out, size_t cap)
+{
+    return one_pread(fd, buf, cap, out);
+}
+
+static int rd_all(int fd, void *b, void *unused, size_t max)
+{
+    (void)unused;
+    return sysfs_pread_all(fd, b, max);
+}
+
+static int fdcache_do(sysfs_fdcache *c, const char *path, fd_reader rd, void *a, void *b,
+                      size_t n)
+{
+    uint64_t h = path_hash(path);
+    sysfs_fdent *e = fdcache_find(c, path, h);
+    if (e) {
+        e->gen = c->gen;
+        int rc = rd(e->fd, a, b, n);
+        if (!stale_err(rc))
+            return rc;
+        /* the file went away under us (device removed): reopen below */
+        int nfd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY);
+        if (nfd < 0)
+            return -errno; /* the stale entry is swept next time */
+        close(e->fd);
+        e->fd = nfd;
+        return rd(nfd, a, b, n);
+    }
+    int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY);
+    if (fd < 0)
+        return -errno;
+    int rc = rd(fd, a, b, n);
+    if (fdcache_add(c, path, h, fd))
+        close(fd);
+    return rc;
+}
+
+int sysfs_fdcache_read(sysfs_fdcache *c, const char *path, char *buf, size_t cap, vg_slice *out)
+{
+    if (cap < 2)
+        return -EINVAL;
+    return fdcache_do(c, path, rd_attr, buf, out, cap);
+}
+
+int sysfs_fdcache_read_all(sysfs_fdcache *c, const char *path, vg_buf *b, size_t max)
+{
+    return fdcache_do(c, path, rd_all, b, NULL, max);
+}
+
+void sysfs_fdcache_sweep(sysfs_fdcache *c)
+{
+    size_t w = 0;
+    for (size_t i = 0; i < c->n; i++) {
+        if (c->e[i].gen != c->gen) {
+            close(c->e[i].fd);
+            free(c->e[i].path);
+            continue;
+        }
+        c->e[w++] = c->e[i];
+    }
+    if (w != c->n) {
+        c->n = w;
+        if (idx_rebuild(c, c->idx_cap ? c->idx_cap : 64)) {
+            /* no memory for the index: forget everything, reopen on demand */
+            for (size_t i = 0; i < c->n; i++) {
+                close(c->e[i].fd);
+                free(c->e[i].path);
+            }
+            c->n = 0;
+            memset(c->idx, 0, c->idx_cap * sizeof *c->idx);
+        }
+    }
+    c->gen++;
 }

@@ -61,7 +61,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     const char *attr = sel & 1 ? netclass_num_files[(sel >> 1) % NC_NUM]
                                : netclass_str_files[(sel >> 1) % NC_NSTR];
     sys_class_net_attr_parse(&ifc, attr, buf, n);
-    sys_class_net_emit(&ifc, sel & 2, s);
+    netclass_fams nf;
+    sys_class_net_declare(s, &nf);
+    sys_class_net_emit(&nf, &ifc, sel & 2);
     encode_or_die(s);
 
     /* hwmon: the content as a sensor file, and half the input as a file name */

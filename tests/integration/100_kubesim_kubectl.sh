@@ -22,6 +22,26 @@ done
 kc get events.events.k8s.io -A -o json >/dev/null || fail "get events.k8s.io events"
 ok "get and get -o json on every resource"
 
+# imperative creates: kubectl 1.32 sends these bodies as protobuf
+kc create namespace team-a >/dev/null || fail "create namespace"
+kc -n team-a create configmap cfg --from-literal=a=1 --from-literal=b=2 >/dev/null || fail "create configmap"
+kc -n team-a create secret generic sec --from-literal=k=v >/dev/null || fail "create secret"
+kc -n team-a create serviceaccount robot >/dev/null || fail "create serviceaccount"
+kc -n team-a create service clusterip front --tcp=80:8080 >/dev/null || fail "create service"
+kc -n team-a create deployment api --image=nginx:1.27 --replicas=2 --port=8080 >/dev/null || fail "create deployment"
+kc -n team-a create pdb api --selector=app=api --min-available=1 >/dev/null || fail "create pdb"
+kc -n team-a run once --image=busybox:1.36 --labels=job=once --env=A=B --restart=Never -- sleep 5 >/dev/null || fail "run"
+[ "$(kc -n team-a get cm cfg -o jsonpath='{.data.a}{.data.b}')" = 12 ] || fail "configmap data"
+[ "$(kc -n team-a get secret sec -o jsonpath='{.data.k}')" = "$(printf v | base64)" ] || fail "secret data"
+[ "$(kc -n team-a get svc front -o jsonpath='{.spec.ports[0].port}/{.spec.ports[0].targetPort}')" = 80/8080 ] || fail "service ports"
+[ "$(kc -n team-a get pdb api -o jsonpath='{.spec.minAvailable}/{.spec.selector.matchLabels.app}')" = 1/api ] || fail "pdb spec"
+[ "$(kc -n team-a get pod once -o jsonpath='{.metadata.labels.job}/{.spec.containers[0].env[0].value}/{.spec.containers[0].args[1]}')" = once/B/5 ] || fail "run pod spec"
+kc -n team-a rollout status deployment/api --timeout=30s >/dev/null || fail "created deployment rolls out"
+[ "$(kc -n team-a get deployment api -o jsonpath='{.spec.template.spec.containers[0].ports[0].containerPort}')" = 8080 ] || fail "deployment container port"
+kc delete namespace team-a --timeout=30s >/dev/null || fail "delete namespace"
+kc get namespace team-a 2>&1 | grep -q NotFound || fail "namespace gone with its content"
+ok "kubectl create/run (protobuf bodies) and namespace deletion"
+
 kc get nodes -o json | python3 -c 'import json,sys; d=json.load(sys.stdin); assert len(d["items"])==2; assert all(any(c["type"]=="Ready" and c["status"]=="True" for c in n["status"]["conditions"]) for n in d["items"])' || fail "two Ready nodes"
 
 # watch deployments in the background while we work

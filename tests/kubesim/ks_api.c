@@ -11,8 +11,10 @@
 #include "ks_json.h"
 #include "ks_ops.h"
 #include "ks_patch.h"
+#include "ks_proto.h"
 #include "ks_scenario.h"
 #include "ks_select.h"
+#include "ks_table.h"
 #include "ks_types.h"
 #include "ks_watch.h"
 
@@ -468,10 +470,18 @@ static const char *manager_of(const ks_req *req, char *buf, size_t cap)
 static int parse_body(const ks_req *req, json_object **out, ks_err *err)
 {
     char msg[256];
+    if (strcasestr(req->content_type, "application/vnd.kubernetes.protobuf") && req->body) {
+        int rc = ks_proto_decode(req->body, req->body_len, out, msg, sizeof msg);
+        if (rc == -ENOTSUP)
+            ks_err_set(err, 415, "UnsupportedMediaType", "%s", msg);
+        else if (rc)
+            ks_err_set(err, 400, "BadRequest", "%s", msg);
+        return rc ? -EINVAL : 0;
+    }
     if (strcasestr(req->content_type, "protobuf") || strcasestr(req->content_type, "cbor")) {
         ks_err_set(err, 415, "UnsupportedMediaType",
                    "the body of the request was in an unknown format - accepted media types include: "
-                   "application/json, application/yaml");
+                   "application/json, application/yaml, application/vnd.kubernetes.protobuf");
         return -EINVAL;
     }
     if (!req->body || req->body_len == 0) {
@@ -610,6 +620,7 @@ static int handle_list(ks_sim *s, ks_conn *c, ks_req *req, route *r, int keep)
         return ks_api_reply_err(c, &err, keep);
     if (parse_selectors(r->rt, req, &ls, &fs, &err))
         return ks_api_reply_err(c, &err, keep);
+    int table = ks_table_wanted(req->accept);
     const char *limit_s = ks_req_param(req, "limit");
     long long limit = limit_s ? strtoll(limit_s, NULL, 10) : 0;
     if (limit < 0)
@@ -703,10 +714,17 @@ static int handle_list(ks_sim *s, ks_conn *c, ks_req *req, route *r, int keep)
             break;
         }
         size_t n = 0;
-        const char *js = ks_json_dump(o->o, &n);
         if (count)
             append_str(&buf, &len, &cap, ",", 1);
-        append_str(&buf, &len, &cap, js, n);
+        if (table) {
+            json_object *row = ks_table_row(rt, o->o, ks_req_param(req, "includeObject"));
+            const char *js = ks_json_dump(row, &n);
+            append_str(&buf, &len, &cap, js, n);
+            json_object_put(row);
+        } else {
+            const char *js = ks_json_dump(o->o, &n);
+            append_str(&buf, &len, &cap, js, n);
+        }
         count++;
         snprintf(next_key, sizeof next_key, "%s", o->key);
     }
@@ -721,29 +739,41 @@ static int handle_list(ks_sim *s, ks_conn *c, ks_req *req, route *r, int keep)
     char tok[1024] = "";
     if (more)
         ks_continue_encode(list_rv, next_key, cont && *cont ? created : time(NULL), tok, sizeof tok);
+    char *cols = NULL;
+    if (table) {
+        json_object *cj = ks_table_columns(rt);
+        cols = strdup(ks_json_dump(cj, NULL));
+        json_object_put(cj);
+    }
     pthread_mutex_unlock(&s->st.mu);
     ks_sel_release(&ls);
     ks_sel_release(&fs);
     if (!buf)
         return -ENOMEM;
     int hl = snprintf(head, sizeof head, "{\"kind\":\"%s\",\"apiVersion\":\"%s\",\"metadata\":{\"resourceVersion\":\"%llu\"",
-                      rt->list_kind, av, (unsigned long long)list_rv);
+                      table ? "Table" : rt->list_kind, table ? "meta.k8s.io/v1" : av, (unsigned long long)list_rv);
     if (more) {
         hl += snprintf(head + hl, sizeof head - (size_t)hl, ",\"continue\":\"%s\"", tok);
         if (remaining)
             hl += snprintf(head + hl, sizeof head - (size_t)hl, ",\"remainingItemCount\":%lld", remaining);
     }
-    hl += snprintf(head + hl, sizeof head - (size_t)hl, "},\"items\":[");
+    if (table)
+        hl += snprintf(head + hl, sizeof head - (size_t)hl, "},\"columnDefinitions\":");
+    else
+        hl += snprintf(head + hl, sizeof head - (size_t)hl, "},\"items\":[");
     ks_fault f;
     if (ks_faults_take(&s->faults, rt->plural, "list", 1u << KS_F_SLOW, &f))
         usleep((useconds_t)f.delay_ms * 1000);
     char hdr[4096];
+    size_t extra = table ? (cols ? strlen(cols) : 2) + 9 : 0;
     int n = snprintf(hdr, sizeof hdr, "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: %zu\r\n"
                      "Cache-Control: no-cache, private\r\n%s\r\n",
-                     (size_t)hl + len + 2, keep ? "" : "Connection: close\r\n");
+                     (size_t)hl + extra + len + 2, keep ? "" : "Connection: close\r\n");
     int rc = ks_conn_write(c, hdr, (size_t)n) || ks_conn_write(c, head, (size_t)hl) ||
+             (table && (ks_conn_write(c, cols ? cols : "[]", cols ? strlen(cols) : 2) || ks_conn_write(c, ",\"rows\":[", 9))) ||
              (len && ks_conn_write(c, buf, len)) || ks_conn_write(c, "]}", 2) ? -EIO : 0;
     free(buf);
+    free(cols);
     return rc;
 }
 
@@ -765,6 +795,17 @@ static int handle_get(ks_sim *s, ks_conn *c, ks_req *req, route *r, int keep)
                    r->rt->group, r->name);
         ks_err_target(&err, r->rt, r->name);
         return reply_err_unlock(s, c, &err, keep);
+    }
+    if (ks_table_wanted(req->accept)) {
+        json_object *t = ks_table_single(r->rt, o, ks_req_param(req, "includeObject"));
+        size_t n = 0;
+        const char *js = ks_json_dump(t, &n);
+        char *copy = strdup(js);
+        json_object_put(t);
+        pthread_mutex_unlock(&s->st.mu);
+        int rc = copy ? ks_api_reply(c, 200, copy, n, NULL, keep) : -ENOMEM;
+        free(copy);
+        return rc;
     }
     return reply_obj_locked_then(s, c, 200, o, keep);
 }
@@ -807,9 +848,9 @@ static int handle_update(ks_sim *s, ks_conn *c, ks_req *req, route *r, unsigned 
     const char *mgr = manager_of(req, mb, sizeof mb);
     const char *kind = ks_json_str(body, "kind");
     if (kind && strcmp(kind, r->rt->kind)) {
+        ks_err_set(&err, 400, "BadRequest", "the kind in the data (%.100s) does not match the expected kind (%s)", kind,
+                   r->rt->kind);
         json_object_put(body);
-        ks_err_set(&err, 400, "BadRequest", "the API version in the data (%s) does not match the expected API version",
-                   ks_json_str(body, "apiVersion") ? "" : "");
         return ks_api_reply_err(c, &err, keep);
     }
     pthread_mutex_lock(&s->st.mu);
@@ -833,7 +874,14 @@ static void delete_opts(const ks_req *req, const char **prop, int64_t *grace, ch
     pre_uid[0] = pre_rv[0] = 0;
     json_object *b = NULL;
     char e[64];
-    if (req->body && req->body_len && !ks_body_parse(req->body, req->body_len, &b, e, sizeof e)) {
+    int parsed = 0;
+    if (req->body && req->body_len) {
+        if (strcasestr(req->content_type, "application/vnd.kubernetes.protobuf"))
+            parsed = !ks_proto_decode(req->body, req->body_len, &b, e, sizeof e);
+        else
+            parsed = !ks_body_parse(req->body, req->body_len, &b, e, sizeof e);
+    }
+    if (parsed) {
         const char *p = ks_json_str(b, "propagationPolicy");
         if (p) {
             snprintf(propbuf, 32, "%s", p);
@@ -1057,13 +1105,10 @@ static int handle_patch(ks_sim *s, ks_conn *c, ks_req *req, route *r, int keep)
     if (!cur && pt == 4 && !r->sub[0]) {
         /* apply creates */
         json_object *set = ks_fields_of(patch, 0);
-        int rc = ks_ops_create_locked(s, r->rt, r->rt->namespaced ? r->ns : NULL, ks_json_copy(patch), mgr, &out, &err);
-        if (!rc) {
-            json_object *nw = ks_json_copy(out);
-            json_object_object_del(ks_json_get(nw, "metadata"), "managedFields");
-            json_object_object_del(ks_json_get(nw, "metadata"), "resourceVersion");
-            rc = ks_ops_update_locked(s, r->rt, r->ns, r->name, nw, 0, mgr, set, 1, &out, &err);
-        }
+        json_object *obj = ks_json_copy(patch);
+        if (obj && !ks_json_str(obj, "metadata.name"))
+            ks_json_set_str(obj, "metadata.name", r->name);
+        int rc = ks_ops_create_apply_locked(s, r->rt, r->rt->namespaced ? r->ns : NULL, obj, mgr, set, &out, &err);
         json_object_put(set);
         json_object_put(patch);
         if (rc)
@@ -1488,7 +1533,12 @@ int ks_api_serve(ks_sim *s, ks_conn *c, ks_req *req)
         return reply_json(c, 200, l, keep);
     }
     if (!strcmp(path, "/openapi/v2")) {
-        /* kubectl 1.32 uses v3; v2 answers with a minimal valid document */
+        /* kubectl 1.32 uses v3; v2 answers with a minimal valid document,
+         * except to clients that can only take protobuf */
+        if (strstr(req->accept, "protobuf") && !strstr(req->accept, "json")) {
+            ks_err_set(&err, 406, "NotAcceptable", "only application/json is served");
+            return ks_api_reply_err(c, &err, keep);
+        }
         const char *v2 = "{\"swagger\":\"2.0\",\"info\":{\"title\":\"Kubernetes\",\"version\":\"v1.32.0\"},\"paths\":{},\"definitions\":{}}";
         return ks_api_reply(c, 200, v2, strlen(v2), NULL, keep);
     }

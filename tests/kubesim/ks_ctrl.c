@@ -1166,7 +1166,11 @@ void ks_ctrl_tick_locked(ks_ctrl *c)
     ks_sim *s = c->sim;
     long long now = ks_now_ms();
     namespaces(c);
-    gc(c);
+    /* GC only has work after a deletion (or an owner marked for one) */
+    if (s->st.deletes != c->gc_deletes) {
+        c->gc_deletes = s->st.deletes;
+        gc(c);
+    }
     ks_rtype *dt = T(s, "apps", "deployments"), *rst = T(s, "apps", "replicasets"), *stt = T(s, "apps", "statefulsets"),
              *dst = T(s, "apps", "daemonsets"), *pdbt = T(s, "policy", "poddisruptionbudgets"), *pods = T(s, "", "pods");
     /* iterate by key copies: reconcilers add and remove objects */
@@ -1195,25 +1199,42 @@ void ks_ctrl_tick_locked(ks_ctrl *c)
         }
         free(keys);
     }
-    /* kubelet & scheduler */
-    {
-        size_t n = pods->n;
-        char (*keys)[520] = n ? malloc(n * sizeof *keys) : NULL;
-        for (size_t i = 0; keys && i < n; i++)
-            snprintf(keys[i], 520, "%s", pods->objs[i].key);
-        for (size_t i = 0; keys && i < n; i++) {
-            size_t j = ks_store_lower_bound(pods, keys[i]);
-            if (j >= pods->n || strcmp(pods->objs[j].key, keys[i]))
-                continue;
+    /* kubelet & scheduler: walk by index; after acting on a pod, find our
+     * place again by key (the pod may have been removed) */
+    if (!s->load_mode || now - c->last_pod_scan >= 5000) {
+        c->last_pod_scan = now;
+        size_t j = 0;
+        while (j < pods->n) {
             json_object *p = pods->objs[j].o;
-            if (s->load_mode && ks_pod_is_ready(p) && !ks_json_get(p, "metadata.deletionTimestamp"))
+            if (s->load_mode && ks_pod_is_ready(p) && !ks_json_get(p, "metadata.deletionTimestamp")) {
+                j++;
                 continue;
+            }
+            char key[520];
+            snprintf(key, sizeof key, "%s", pods->objs[j].key);
             kubelet(c, pods, p, now);
+            size_t k = ks_store_lower_bound(pods, key);
+            j = (k < pods->n && !strcmp(pods->objs[k].key, key)) ? k + 1 : k;
         }
-        free(keys);
     }
     for (size_t i = 0; i < pdbt->n; i++)
         reconcile_pdb(c, pdbt, pdbt->objs[i].o);
+    /* the kubelets of Ready nodes renew their node leases */
+    if (!s->load_mode && now - c->last_lease >= 10000) {
+        c->last_lease = now;
+        ks_rtype *nodes = T(s, "", "nodes"), *lt = ks_store_type_locked(&s->st, "coordination.k8s.io", "v1", "leases");
+        for (size_t i = 0; lt && i < nodes->n; i++) {
+            json_object *n = nodes->objs[i].o;
+            json_object *l = ks_store_get_locked(lt, "kube-node-lease", ks_json_str(n, "metadata.name"));
+            if (!l || !node_ready(n))
+                continue;
+            json_object *nw = ks_json_copy(l);
+            char ts[40];
+            ks_time_micro(ts);
+            ks_json_set_str(nw, "spec.renewTime", ts);
+            put_main(s, lt, nw, "kubelet");
+        }
+    }
     if (!s->load_mode && c->npending > 256)
         pend_drop_missing(c, pods);
 }
@@ -1430,9 +1451,30 @@ int ks_ctrl_add_node_locked(ks_sim *s, const char *name, json_object *labels, in
     else
         set_cond(n, "Ready", "False", "KubeletNotReady", "container runtime network not ready");
     json_object *cs = ks_json_get(n, "status.conditions");
-    for (size_t i = 0; cs && i < json_object_array_length(cs); i++)
+    char hb[32];
+    ks_time_rfc3339(hb, time(NULL));
+    for (size_t i = 0; cs && i < json_object_array_length(cs); i++) {
         json_object_object_del(json_object_array_get_idx(cs, i), "lastProbeTime");
+        json_object_object_add(json_object_array_get_idx(cs, i), "lastHeartbeatTime", json_object_new_string(hb));
+    }
     json_object *out;
     ks_err err;
-    return ks_ops_create_locked(s, nodes, NULL, n, "kubelet", &out, &err) ? -EINVAL : 0;
+    if (ks_ops_create_locked(s, nodes, NULL, n, "kubelet", &out, &err))
+        return -EINVAL;
+    /* the node's lease in kube-node-lease, owned by the node */
+    ks_rtype *lt = ks_store_type_locked(&s->st, "coordination.k8s.io", "v1", "leases");
+    if (lt && !ks_ops_ns_check_locked(s, "kube-node-lease", &err)) {
+        json_object *l = json_object_new_object();
+        char ts[40];
+        ks_time_micro(ts);
+        ks_json_set_str(l, "metadata.name", name);
+        ks_json_set(l, "metadata.ownerReferences", owner_ref(out, "v1", "Node"));
+        json_object_object_del(json_object_array_get_idx(ks_json_get(l, "metadata.ownerReferences"), 0), "controller");
+        ks_json_set_str(l, "spec.holderIdentity", name);
+        ks_json_set_int(l, "spec.leaseDurationSeconds", 40);
+        ks_json_set_str(l, "spec.renewTime", ts);
+        json_object *lo;
+        ks_ops_create_locked(s, lt, "kube-node-lease", l, "kubelet", &lo, &err);
+    }
+    return 0;
 }

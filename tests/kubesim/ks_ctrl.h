@@ -25,6 +25,9 @@ typedef struct ks_ctrl {
     struct ks_pending *pending;
     size_t npending, cap;
     uint64_t name_seq;
+    uint64_t gc_deletes;     /* store deletes counter at the last GC pass */
+    long long last_pod_scan; /* ms; load mode scans pods every 5 s */
+    long long last_lease;    /* ms; node leases are renewed every 10 s */
 } ks_ctrl;
 
 int ks_ctrl_start(ks_ctrl *c, ks_sim *s, int period_ms);

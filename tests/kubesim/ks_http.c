@@ -157,35 +157,20 @@ static int bad(ks_conn *c, int code, const char *msg)
     return code == 413 ? -E2BIG : -EINVAL;
 }
 
-int ks_http_read_request(ks_conn *c, ks_req *req)
+int ks_http_parse_head(char *head, ks_req *req, long long *clen, int *chunked, const char **why)
 {
-    memset(req, 0, sizeof *req);
-    char *end = NULL;
-    for (;;) {
-        end = c->in_len ? memmem(c->in, c->in_len, "\r\n\r\n", 4) : NULL;
-        if (end)
-            break;
-        int r = fill(c);
-        if (r == -E2BIG)
-            return bad(c, 413, "request head too large\n");
-        if (r <= 0)
-            return c->in_len == 0 ? -ECONNRESET : -EIO;
-    }
-    size_t head_len = (size_t)(end - c->in) + 4;
-    char head[KS_HTTP_MAX_HEAD + 1];
-    memcpy(head, c->in, head_len);
-    head[head_len] = 0;
-    memmove(c->in, c->in + head_len, c->in_len - head_len);
-    c->in_len -= head_len;
-
     char *save = NULL;
     char *line = strtok_r(head, "\r\n", &save);
-    if (!line)
-        return bad(c, 400, "empty request\n");
+    if (!line) {
+        *why = "empty request\n";
+        return -EINVAL;
+    }
     char target[8192], version[16];
     if (sscanf(line, "%15s %8191s %15s", req->method, target, version) != 3 ||
-        strncmp(version, "HTTP/1.", 7))
-        return bad(c, 400, "malformed request line\n");
+        strncmp(version, "HTTP/1.", 7)) {
+        *why = "malformed request line\n";
+        return -EINVAL;
+    }
     req->keep_alive = strcmp(version, "HTTP/1.0") != 0;
     char *q = strchr(target, '?');
     if (q) {
@@ -196,12 +181,14 @@ int ks_http_read_request(ks_conn *c, ks_req *req)
     ks_url_decode(req->path);
     parse_query(req);
 
-    long long clen = -1;
-    int chunked = 0;
+    *clen = -1;
+    *chunked = 0;
     while ((line = strtok_r(NULL, "\r\n", &save))) {
         char *colon = strchr(line, ':');
-        if (!colon)
-            return bad(c, 400, "malformed header\n");
+        if (!colon) {
+            *why = "malformed header\n";
+            return -EINVAL;
+        }
         *colon = 0;
         char *v = colon + 1;
         while (*v == ' ' || *v == '\t')
@@ -211,11 +198,13 @@ int ks_http_read_request(ks_conn *c, ks_req *req)
             v[--vl] = 0;
         if (!strcasecmp(line, "Content-Length")) {
             char *e = NULL;
-            clen = strtoll(v, &e, 10);
-            if (!e || *e || clen < 0)
-                return bad(c, 400, "bad Content-Length\n");
+            *clen = strtoll(v, &e, 10);
+            if (!e || *e || *clen < 0) {
+                *why = "bad Content-Length\n";
+                return -EINVAL;
+            }
         } else if (!strcasecmp(line, "Transfer-Encoding")) {
-            chunked = strcasestr(v, "chunked") != NULL;
+            *chunked = strcasestr(v, "chunked") != NULL;
         } else if (!strcasecmp(line, "Content-Type")) {
             copy_hdr(req->content_type, sizeof req->content_type, v);
         } else if (!strcasecmp(line, "Accept")) {
@@ -241,10 +230,47 @@ int ks_http_read_request(ks_conn *c, ks_req *req)
         } else if (!strcasecmp(line, "Origin")) {
             copy_hdr(req->origin, sizeof req->origin, v);
             req->has_origin = 1;
+        } else if (!strcasecmp(line, "Expect")) {
+            req->expect_continue = strcasestr(v, "100-continue") != NULL;
         } else if (!strcasecmp(line, "User-Agent")) {
             copy_hdr(req->user_agent, sizeof req->user_agent, v);
         }
     }
+    return 0;
+}
+
+int ks_http_read_request(ks_conn *c, ks_req *req)
+{
+    memset(req, 0, sizeof *req);
+    char *end = NULL;
+    for (;;) {
+        end = c->in_len ? memmem(c->in, c->in_len, "\r\n\r\n", 4) : NULL;
+        if (end)
+            break;
+        int r = fill(c);
+        if (r == -E2BIG)
+            return bad(c, 413, "request head too large\n");
+        if (r <= 0)
+            return c->in_len == 0 ? -ECONNRESET : -EIO;
+    }
+    size_t head_len = (size_t)(end - c->in) + 4;
+    char head[KS_HTTP_MAX_HEAD + 1];
+    memcpy(head, c->in, head_len);
+    head[head_len] = 0;
+    memmove(c->in, c->in + head_len, c->in_len - head_len);
+    c->in_len -= head_len;
+
+    long long clen = -1;
+    int chunked = 0;
+    const char *why = NULL;
+    if (ks_http_parse_head(head, req, &clen, &chunked, &why))
+        return bad(c, 400, why);
+    if (clen > KS_HTTP_MAX_BODY)
+        return bad(c, 413, "request body too large\n");
+    /* libcurl waits up to a second for this before sending a body */
+    if (req->expect_continue && (clen > 0 || chunked) && c->in_len == 0 &&
+        ks_conn_write(c, "HTTP/1.1 100 Continue\r\n\r\n", 25))
+        return -EIO;
     if (chunked) {
         /* Rare from API clients; read chunks into the body. */
         size_t cap = 0;

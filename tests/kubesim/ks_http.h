@@ -45,6 +45,7 @@ typedef struct ks_req {
     int has_origin;
     char user_agent[256];
     int keep_alive;        /* HTTP/1.1 default unless Connection: close */
+    int expect_continue;   /* Expect: 100-continue (answered before the body is read) */
     char *body;            /* heap, NUL-terminated; NULL when none */
     size_t body_len;
 } ks_req;
@@ -65,6 +66,13 @@ typedef struct ks_conn {
  */
 int ks_http_read_request(ks_conn *c, ks_req *req);
 void ks_req_release(ks_req *req);
+/*
+ * Parse a request head (NUL-terminated, modified in place) into req:
+ * request line, query parameters and the headers kubesim uses. Sets the
+ * Content-Length (-1 when absent) and whether the body is chunked.
+ * 0 or -EINVAL with a short reason in *why.
+ */
+int ks_http_parse_head(char *head, ks_req *req, long long *clen, int *chunked, const char **why);
 /* Query parameter value or NULL. */
 const char *ks_req_param(const ks_req *req, const char *key);
 

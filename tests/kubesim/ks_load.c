@@ -8,6 +8,7 @@
 #include "ks_ops.h"
 
 #include <errno.h>
+#include <malloc.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -50,33 +51,62 @@ int ks_load_parse(ks_load *l, const char *spec, char *err, size_t errlen)
     return 0;
 }
 
-static json_object *make_pod(ks_sim *s, long long i, const char *ns, const char *node)
+/* Sub-objects shared by many pods (json-c reference counts): every
+ * writer in kubesim copies before it modifies, so sharing is safe and
+ * keeps 150k pods within a few hundred MiB. */
+typedef struct shared {
+    json_object *containers, *conditions, *cstatuses;
+    json_object *labels[3000];
+} shared;
+
+static json_object *make_pod(ks_sim *s, shared *sh, long long i, const char *ns, const char *node)
 {
-    char name[128], uid[37], now[32], ip[32], buf[4096];
+    char name[128], uid[37], now[32], ip[32], buf[2048];
     snprintf(name, sizeof name, "load-%07lld", i);
     ks_store_uid_locked(&s->st, uid);
     ks_time_rfc3339(now, time(NULL));
     snprintf(ip, sizeof ip, "10.%lld.%lld.%lld", 64 + (i >> 16) % 64, (i >> 8) & 0xff, i & 0xff);
+    if (!sh->containers) {
+        sh->containers = json_tokener_parse(
+            "[{\"name\":\"app\",\"image\":\"registry.k8s.io/pause:3.10\",\"imagePullPolicy\":\"IfNotPresent\","
+            "\"resources\":{\"requests\":{\"cpu\":\"10m\",\"memory\":\"16Mi\"},\"limits\":{\"memory\":\"64Mi\"}},"
+            "\"ports\":[{\"containerPort\":8080,\"protocol\":\"TCP\"}],"
+            "\"terminationMessagePath\":\"/dev/termination-log\",\"terminationMessagePolicy\":\"File\"}]");
+        snprintf(buf, sizeof buf,
+                 "[{\"type\":\"Initialized\",\"status\":\"True\",\"lastTransitionTime\":\"%s\"},"
+                 "{\"type\":\"Ready\",\"status\":\"True\",\"lastTransitionTime\":\"%s\"},"
+                 "{\"type\":\"ContainersReady\",\"status\":\"True\",\"lastTransitionTime\":\"%s\"},"
+                 "{\"type\":\"PodScheduled\",\"status\":\"True\",\"lastTransitionTime\":\"%s\"}]",
+                 now, now, now, now);
+        sh->conditions = json_tokener_parse(buf);
+        snprintf(buf, sizeof buf,
+                 "[{\"name\":\"app\",\"ready\":true,\"started\":true,\"restartCount\":0,"
+                 "\"image\":\"registry.k8s.io/pause:3.10\",\"imageID\":\"registry.k8s.io/pause@sha256:ee6521f290b2168b6e0935a181d4cff9be1ac3f505666ef0e3c98fae8199917a\","
+                 "\"containerID\":\"containerd://0f3c\",\"state\":{\"running\":{\"startedAt\":\"%s\"}},\"lastState\":{}}]",
+                 now);
+        sh->cstatuses = json_tokener_parse(buf);
+    }
+    size_t li = (size_t)(i % 3000);
+    if (!sh->labels[li]) {
+        snprintf(buf, sizeof buf, "{\"app\":\"load-%lld\",\"tier\":\"%s\"}", i % 1000, (i % 3000) < 1000 ? "db" : "web");
+        sh->labels[li] = json_tokener_parse(buf);
+    }
     snprintf(buf, sizeof buf,
              "{\"apiVersion\":\"v1\",\"kind\":\"Pod\",\"metadata\":{\"name\":\"%s\",\"namespace\":\"%s\","
-             "\"uid\":\"%s\",\"creationTimestamp\":\"%s\",\"labels\":{\"app\":\"load-%lld\",\"tier\":\"%s\"},"
-             "\"annotations\":{\"kubesim/churn\":\"0\"}},"
+             "\"uid\":\"%s\",\"creationTimestamp\":\"%s\",\"annotations\":{\"kubesim/churn\":\"0\"}},"
              "\"spec\":{\"nodeName\":\"%s\",\"restartPolicy\":\"Always\",\"dnsPolicy\":\"ClusterFirst\","
-             "\"schedulerName\":\"default-scheduler\",\"terminationGracePeriodSeconds\":30,"
-             "\"containers\":[{\"name\":\"app\",\"image\":\"registry.k8s.io/pause:3.10\",\"imagePullPolicy\":\"IfNotPresent\","
-             "\"resources\":{\"requests\":{\"cpu\":\"10m\",\"memory\":\"16Mi\"},\"limits\":{\"memory\":\"64Mi\"}},"
-             "\"ports\":[{\"containerPort\":8080,\"protocol\":\"TCP\"}],"
-             "\"terminationMessagePath\":\"/dev/termination-log\",\"terminationMessagePolicy\":\"File\"}]},"
+             "\"schedulerName\":\"default-scheduler\",\"terminationGracePeriodSeconds\":30},"
              "\"status\":{\"phase\":\"Running\",\"qosClass\":\"Burstable\",\"podIP\":\"%s\",\"hostIP\":\"10.0.0.1\","
-             "\"startTime\":\"%s\",\"conditions\":[{\"type\":\"Initialized\",\"status\":\"True\",\"lastTransitionTime\":\"%s\"},"
-             "{\"type\":\"Ready\",\"status\":\"True\",\"lastTransitionTime\":\"%s\"},"
-             "{\"type\":\"ContainersReady\",\"status\":\"True\",\"lastTransitionTime\":\"%s\"},"
-             "{\"type\":\"PodScheduled\",\"status\":\"True\",\"lastTransitionTime\":\"%s\"}],"
-             "\"containerStatuses\":[{\"name\":\"app\",\"ready\":true,\"started\":true,\"restartCount\":0,"
-             "\"image\":\"registry.k8s.io/pause:3.10\",\"imageID\":\"registry.k8s.io/pause@sha256:ee6521f290b2168b6e0935a181d4cff9be1ac3f505666ef0e3c98fae8199917a\","
-             "\"containerID\":\"containerd://%s\",\"state\":{\"running\":{\"startedAt\":\"%s\"}},\"lastState\":{}}]}}",
-             name, ns, uid, now, i % 1000, i % 3 ? "web" : "db", node, ip, now, now, now, now, now, uid, now);
-    return json_tokener_parse(buf);
+             "\"startTime\":\"%s\"}}",
+             name, ns, uid, now, node, ip, now);
+    json_object *p = json_tokener_parse(buf);
+    if (!p)
+        return NULL;
+    json_object_object_add(ks_json_get(p, "metadata"), "labels", json_object_get(sh->labels[li]));
+    json_object_object_add(ks_json_get(p, "spec"), "containers", json_object_get(sh->containers));
+    json_object_object_add(ks_json_get(p, "status"), "conditions", json_object_get(sh->conditions));
+    json_object_object_add(ks_json_get(p, "status"), "containerStatuses", json_object_get(sh->cstatuses));
+    return p;
 }
 
 static void *churn_main(void *arg)
@@ -91,21 +121,26 @@ static void *churn_main(void *arg)
         acc += per_tick_x100;
         long long n = acc / 100;
         acc %= 100;
-        pthread_mutex_lock(&s->st.mu);
-        ks_rtype *pods = ks_store_type_locked(&s->st, "", "v1", "pods");
-        for (long long k = 0; k < n && pods->n; k++) {
-            idx = (idx + 7919) % pods->n;
-            json_object *o = pods->objs[idx].o;
-            /* in place: history keeps the serialized line, and labels do not change */
-            json_object *ann = ks_json_get(o, "metadata.annotations");
-            if (ann) {
-                char v[32];
-                snprintf(v, sizeof v, "%llu", (unsigned long long)++l->churned);
-                json_object_object_add(ann, "kubesim/churn", json_object_new_string(v));
+        /* in slices of 100 so watchers and readers get the lock in between */
+        for (long long done = 0; done < n;) {
+            long long slice = n - done < 100 ? n - done : 100;
+            pthread_mutex_lock(&s->st.mu);
+            ks_rtype *pods = ks_store_type_locked(&s->st, "", "v1", "pods");
+            for (long long k = 0; k < slice && pods->n; k++) {
+                idx = (idx + 7919) % pods->n;
+                json_object *o = pods->objs[idx].o;
+                /* in place: history keeps the serialized line, and labels do not change */
+                json_object *ann = ks_json_get(o, "metadata.annotations");
+                if (ann) {
+                    char v[32];
+                    snprintf(v, sizeof v, "%llu", (unsigned long long)++l->churned);
+                    json_object_object_add(ann, "kubesim/churn", json_object_new_string(v));
+                }
+                ks_store_touch_locked(&s->st, pods, idx);
             }
-            ks_store_put_locked(&s->st, pods, json_object_get(o));
+            pthread_mutex_unlock(&s->st.mu);
+            done += slice;
         }
-        pthread_mutex_unlock(&s->st.mu);
         next += 10;
         long long d = next - ks_now_ms();
         if (d > 0)
@@ -136,16 +171,28 @@ int ks_load_start(ks_load *l, ks_sim *s)
         snprintf(nm, sizeof nm, "load-node-%05lld", i);
         ks_ctrl_add_node_locked(s, nm, NULL, 1);
     }
-    for (long long i = 0; i < l->pods; i++) {
+    shared *sh = calloc(1, sizeof *sh);
+    for (long long i = 0; sh && i < l->pods; i++) {
         char ns[64], node[64];
         snprintf(ns, sizeof ns, "load-%02d", (int)(i % l->namespaces));
         snprintf(node, sizeof node, "load-node-%05lld", l->nodes ? i % l->nodes : 0);
-        json_object *p = make_pod(s, i, ns, node);
+        json_object *p = make_pod(s, sh, i, ns, node);
         if (p)
             ks_store_put_locked(&s->st, pods, p);
+        if (i % 20000 == 19999)
+            ks_store_compact_locked(&s->st, 0); /* keep the bulk out of the history as we go */
+    }
+    if (sh) {
+        json_object_put(sh->containers);
+        json_object_put(sh->conditions);
+        json_object_put(sh->cstatuses);
+        for (size_t i = 0; i < 3000; i++)
+            json_object_put(sh->labels[i]);
+        free(sh);
     }
     /* the bulk load is not watch history */
     ks_store_compact_locked(&s->st, 0);
+    malloc_trim(0);
     pthread_mutex_unlock(&s->st.mu);
     if (l->churn > 0) {
         l->running = 1;

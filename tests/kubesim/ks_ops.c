@@ -314,21 +314,25 @@ static int spec_changed(json_object *a, json_object *b)
     return changed;
 }
 
+static void strip_for_compare(json_object *o)
+{
+    json_object *md = ks_json_get(o, "metadata");
+    if (!md)
+        return;
+    json_object_object_del(md, "resourceVersion");
+    json_object *mf = ks_json_get(md, "managedFields");
+    for (size_t i = 0; mf && json_object_is_type(mf, json_type_array) && i < json_object_array_length(mf); i++)
+        json_object_object_del(json_object_array_get_idx(mf, i), "time");
+}
+
 /* Equal ignoring resourceVersion and managedFields times. */
 static int same_object(json_object *a, json_object *b)
 {
     json_object *ca = ks_json_copy(a), *cb = ks_json_copy(b);
     int eq = 0;
     if (ca && cb) {
-        json_object *ma = ks_json_get(ca, "metadata"), *mb = ks_json_get(cb, "metadata");
-        if (ma) {
-            json_object_object_del(ma, "resourceVersion");
-            json_object_object_del(ma, "managedFields");
-        }
-        if (mb) {
-            json_object_object_del(mb, "resourceVersion");
-            json_object_object_del(mb, "managedFields");
-        }
+        strip_for_compare(ca);
+        strip_for_compare(cb);
         eq = json_object_equal(ca, cb);
     }
     json_object_put(ca);
@@ -408,8 +412,23 @@ static int validate_custom(ks_rtype *rt, json_object *obj, ks_err *err)
 
 /* ---- create ---- */
 
+static int create_impl(ks_sim *s, ks_rtype *rt, const char *ns, json_object *obj, const char *manager,
+                       json_object *apply_set, json_object **out, ks_err *err);
+
 int ks_ops_create_locked(ks_sim *s, ks_rtype *rt, const char *ns, json_object *obj, const char *manager,
                          json_object **out, ks_err *err)
+{
+    return create_impl(s, rt, ns, obj, manager, NULL, out, err);
+}
+
+int ks_ops_create_apply_locked(ks_sim *s, ks_rtype *rt, const char *ns, json_object *obj, const char *manager,
+                               json_object *apply_set, json_object **out, ks_err *err)
+{
+    return create_impl(s, rt, ns, obj, manager, apply_set, out, err);
+}
+
+static int create_impl(ks_sim *s, ks_rtype *rt, const char *ns, json_object *obj, const char *manager,
+                       json_object *apply_set, json_object **out, ks_err *err)
 {
     int rc = -EINVAL;
     if (!obj || !json_object_is_type(obj, json_type_object)) {
@@ -503,9 +522,14 @@ int ks_ops_create_locked(ks_sim *s, ks_rtype *rt, const char *ns, json_object *o
             goto fail;
         crd_status(obj);
     }
-    json_object *set = ks_fields_of(obj, 0);
-    managed_update(obj, manager, "Update", set, av, 0);
-    json_object_put(set);
+    if (apply_set) {
+        json_object_object_del(ks_json_get(obj, "metadata"), "managedFields");
+        managed_update(obj, manager, "Apply", apply_set, av, 0);
+    } else {
+        json_object *set = ks_fields_of(obj, 0);
+        managed_update(obj, manager, "Update", set, av, 0);
+        json_object_put(set);
+    }
     if (!ks_store_put_locked(&s->st, rt, obj)) {
         ks_err_set(err, 500, "InternalError", "out of memory");
         return -ENOMEM;
@@ -718,6 +742,7 @@ int ks_ops_delete_locked(ks_sim *s, ks_rtype *rt, const char *ns, const char *na
     }
     int is_pod = rt->builtin && !strcmp(rt->kind, "Pod");
     int is_ns = rt->builtin && !strcmp(rt->kind, "Namespace");
+    s->st.deletes++;
     json_object *nw = ks_json_copy(cur);
     if (!nw) {
         ks_err_set(err, 500, "InternalError", "out of memory");

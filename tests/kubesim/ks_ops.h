@@ -18,6 +18,10 @@
 int ks_ops_create_locked(ks_sim *s, ks_rtype *rt, const char *ns, json_object *obj, const char *manager,
                          json_object **out, ks_err *err);
 
+/* Create by server-side apply: the manager owns apply_set (borrowed). */
+int ks_ops_create_apply_locked(ks_sim *s, ks_rtype *rt, const char *ns, json_object *obj, const char *manager,
+                               json_object *apply_set, json_object **out, ks_err *err);
+
 /* sub: 0 main resource, KS_SUB_STATUS status subresource.
  * apply_set: for server-side apply, the fieldsV1 set of the applied config
  * (borrowed; NULL for a plain update). force: apply takes conflicting fields. */

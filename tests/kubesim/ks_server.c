@@ -81,6 +81,7 @@ static void *conn_main(void *arg)
         int rc = ks_http_read_request(c, req);
         if (rc)
             break;
+        vg_log_debug(s->log, "http", "request", "method", req->method, "path", req->path, "query", req->raw_query);
         rc = ks_api_serve(s, c, req);
         int keep = req->keep_alive;
         ks_req_release(req);

@@ -14,6 +14,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 void ks_err_set(ks_err *e, int code, const char *reason, const char *fmt, ...)
@@ -102,13 +103,20 @@ json_object *ks_status_success(const char *name, const char *group, const char *
     return o;
 }
 
+static long long mono_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
 int ks_sim_token_ok(ks_sim *s, const char *tok)
 {
     if (!tok || !*tok)
         return 0;
     pthread_mutex_lock(&s->auth_mu);
     int ok = !strcmp(tok, s->token) ||
-             (s->old_token[0] && !strcmp(tok, s->old_token) && time(NULL) < s->old_until);
+             (s->old_token[0] && !strcmp(tok, s->old_token) && mono_ms() < s->old_until_ms);
     pthread_mutex_unlock(&s->auth_mu);
     return ok;
 }
@@ -156,7 +164,7 @@ int ks_sim_rotate_token(ks_sim *s)
     pthread_mutex_lock(&s->auth_mu);
     if (s->token[0]) {
         memcpy(s->old_token, s->token, sizeof s->token);
-        s->old_until = time(NULL) + s->token_grace_s;
+        s->old_until_ms = mono_ms() + (long long)s->token_grace_s * 1000;
     }
     new_token(s->token);
     if (s->token_file[0]) {

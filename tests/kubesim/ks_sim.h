@@ -104,7 +104,7 @@ typedef struct ks_sim {
     pthread_mutex_t auth_mu;
     char token[80];
     char old_token[80];
-    time_t old_until;
+    long long old_until_ms;   /* monotonic ms */
     char token_file[1024];
     char kubeconfig[1024];
     volatile int stop;

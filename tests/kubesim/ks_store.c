@@ -217,6 +217,17 @@ uint64_t ks_store_put_locked(ks_store *st, ks_rtype *rt, json_object *obj)
     return st->rv;
 }
 
+uint64_t ks_store_touch_locked(ks_store *st, ks_rtype *rt, size_t idx)
+{
+    if (idx >= rt->n)
+        return 0;
+    json_object *obj = rt->objs[idx].o;
+    st->rv++;
+    set_rv(obj, st->rv);
+    record(st, rt, KS_EV_MODIFIED, obj, obj);
+    return st->rv;
+}
+
 uint64_t ks_store_del_locked(ks_store *st, ks_rtype *rt, const char *ns, const char *name)
 {
     char key[600];
@@ -228,6 +239,7 @@ uint64_t ks_store_del_locked(ks_store *st, ks_rtype *rt, const char *ns, const c
     free(rt->objs[i].key);
     memmove(&rt->objs[i], &rt->objs[i + 1], (rt->n - i - 1) * sizeof *rt->objs);
     rt->n--;
+    st->deletes++;
     st->rv++;
     set_rv(obj, st->rv);
     record(st, rt, KS_EV_DELETED, obj, NULL);

@@ -85,6 +85,7 @@ typedef struct ks_store {
     size_t cap, head, len;
     uint64_t compacted;  /* a watch may start from any rv >= compacted */
     uint64_t epoch;      /* bumped by a simulated restart: watches end */
+    uint64_t deletes;    /* objects removed or marked for deletion (GC work hint) */
     uint64_t rng;
 } ks_store;
 
@@ -110,6 +111,10 @@ void ks_store_key(const ks_rtype *rt, const char *ns, const char *name, char *ou
  * MODIFIED event. Returns the new rv, or 0 on allocation failure (obj freed).
  */
 uint64_t ks_store_put_locked(ks_store *st, ks_rtype *rt, json_object *obj);
+/* Record objs[idx] (changed in place by the caller) as a new version:
+ * new rv, MODIFIED event. Only for changes that keep labels and fields
+ * used by selectors (history events share the object). */
+uint64_t ks_store_touch_locked(ks_store *st, ks_rtype *rt, size_t idx);
 /* Remove; the DELETED event carries the object with a new rv. Returns
  * the rv or 0 when absent. */
 uint64_t ks_store_del_locked(ks_store *st, ks_rtype *rt, const char *ns, const char *name);

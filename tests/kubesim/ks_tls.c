@@ -220,7 +220,6 @@ SSL_CTX *ks_pki_server_ctx(const ks_pki *pki)
     }
     /* Request a certificate but let token clients in: auth decides later. */
     SSL_CTX_set_verify(ctx, SSL_VERIFY_PEER, NULL);
-    SSL_CTX_set_verify(ctx, SSL_VERIFY_PEER, NULL);
     SSL_CTX_set_alpn_select_cb(ctx, alpn_cb, NULL);
     SSL_CTX_set_mode(ctx, SSL_MODE_AUTO_RETRY);
     SSL_CTX_set_session_id_context(ctx, (const unsigned char *)"kubesim", 7);

@@ -300,6 +300,16 @@ int ks_types_validate(ks_rtype *rt, json_object *obj, ks_err *err)
         ks_json_get(obj, "spec.maxUnavailable"))
         return invalid(err, rt, obj, "spec", "FieldValueInvalid",
                        "Invalid value: minAvailable and maxUnavailable cannot be both set");
+    if (!strcmp(k, "Event") && !strcmp(rt->group, "events.k8s.io")) {
+        const char *req[] = {"eventTime", "reportingController", "reportingInstance", "action", "reason"};
+        for (int i = 0; i < 5; i++)
+            if (!ks_json_get(obj, req[i]))
+                return invalid(err, rt, obj, req[i], "FieldValueRequired", "Required value");
+        const char *t = ks_json_str(obj, "type");
+        if (t && strcmp(t, "Normal") && strcmp(t, "Warning"))
+            return invalid(err, rt, obj, "type", "FieldValueNotSupported",
+                           "Unsupported value: supported values: \"Normal\", \"Warning\"");
+    }
     if (!strcmp(k, "Lease")) {
         json_object *d = ks_json_get(obj, "spec.leaseDurationSeconds");
         if (d && json_object_get_int64(d) <= 0)

@@ -10,6 +10,7 @@
 #include "ks_ctrl.h"
 #include "ks_fault.h"
 #include "ks_json.h"
+#include "ks_table.h"
 
 #include <errno.h>
 #include <stdio.h>
@@ -159,7 +160,7 @@ static int emit(wstate *w, wbuf *b)
                 return 1;
             }
             if (k == KS_F_STREAM_410 || k == KS_F_END_EARLY)
-                return 1;
+                return flush(w) ? -1 : 1;
         }
         if (w->has_fault && w->fault.kind == KS_F_SLOW && w->fault.delay_ms) {
             if (flush(w))
@@ -187,7 +188,7 @@ static int emit(wstate *w, wbuf *b)
             return -1;
         }
         w->sent++;
-        if (w->olen > 256 * 1024 && flush(w))
+        if (w->olen > 1024 * 1024 && flush(w))
             return -1;
     }
     return flush(w) ? -1 : 0;
@@ -237,15 +238,25 @@ static int obj_in(json_object *o, const char *ns, const ks_sel *ls, const ks_sel
     return ks_api_obj_matches(o, ls, fs);
 }
 
-static int add_typed(wbuf *b, const char *type, json_object *o, uint64_t rv_override)
+/* Table output for watch: set per stream (kubectl get -w asks for it). */
+typedef struct tblmode {
+    const ks_rtype *rt;
+    const char *include;
+} tblmode;
+
+static int add_typed_t(wbuf *b, const char *type, json_object *o, uint64_t rv_override, const tblmode *tm)
 {
-    json_object *c = NULL;
+    json_object *c = NULL, *t = NULL;
     if (rv_override) {
         c = ks_json_copy(o);
         char rvb[32];
         snprintf(rvb, sizeof rvb, "%llu", (unsigned long long)rv_override);
         ks_json_set_str(c, "metadata.resourceVersion", rvb);
         o = c;
+    }
+    if (tm && tm->rt) {
+        t = ks_table_single(tm->rt, o, tm->include);
+        o = t;
     }
     size_t n = 0;
     const char *js = ks_json_dump(o, &n);
@@ -258,6 +269,7 @@ static int add_typed(wbuf *b, const char *type, json_object *o, uint64_t rv_over
         rc = wb_add(b, line, (size_t)h + n + 2);
         free(line);
     }
+    json_object_put(t);
     json_object_put(c);
     return rc;
 }
@@ -359,6 +371,7 @@ int ks_watch_serve(ks_sim *s, ks_conn *c, ks_req *req, ks_rtype *rt, const char 
     wbuf b = {0};
     int rc = -1;
     int too_old = 0;
+    tblmode tm = {ks_table_wanted(req->accept) ? rt : NULL, ks_req_param(req, "includeObject")};
     uint64_t pos;
     uint64_t oldest;
     pthread_mutex_lock(&s->st.mu);
@@ -376,7 +389,7 @@ int ks_watch_serve(ks_sim *s, ks_conn *c, ks_req *req, ks_rtype *rt, const char 
         for (size_t i = ks_store_lower_bound(rt, prefix); i < rt->n; i++) {
             if (prefix[0] && strncmp(rt->objs[i].key, prefix, strlen(prefix)))
                 break;
-            if (obj_in(rt->objs[i].o, NULL, ls, fs) && add_typed(&b, "ADDED", rt->objs[i].o, 0))
+            if (obj_in(rt->objs[i].o, NULL, ls, fs) && add_typed_t(&b, "ADDED", rt->objs[i].o, 0, &tm))
                 break;
         }
         pos = s->st.rv;
@@ -457,24 +470,31 @@ int ks_watch_serve(ks_sim *s, ks_conn *c, ks_req *req, ks_rtype *rt, const char 
         if (!lost && !restarted && !timed_out) {
             const ks_event *e;
             int scanned = 0;
-            while ((e = ks_store_next_event_locked(&s->st, pos)) && b.len < 512 * 1024 && scanned < 100000) {
+            while ((e = ks_store_next_event_locked(&s->st, pos)) && b.len < 4 * 1024 * 1024 && scanned < 200000) {
                 scanned++;
                 pos = e->rv;
                 if (e->rtype != rt->id)
                     continue;
                 int filtered = ns || ls->n || fs->n;
+                static const char *const tn[] = {"ADDED", "MODIFIED", "DELETED"};
                 if (!filtered) {
-                    wb_add(&b, e->line, e->len);
+                    if (tm.rt)
+                        add_typed_t(&b, tn[e->type], e->obj, 0, &tm);
+                    else
+                        wb_add(&b, e->line, e->len);
                     continue;
                 }
                 int now_in = obj_in(e->obj, ns, ls, fs);
                 int was_in = e->type == KS_EV_MODIFIED ? obj_in(e->prev, ns, ls, fs) : now_in;
-                if (now_in && was_in)
-                    wb_add(&b, e->line, e->len);
-                else if (now_in)
-                    add_typed(&b, "ADDED", e->obj, 0);
+                if (now_in && was_in) {
+                    if (tm.rt)
+                        add_typed_t(&b, tn[e->type], e->obj, 0, &tm);
+                    else
+                        wb_add(&b, e->line, e->len);
+                } else if (now_in)
+                    add_typed_t(&b, "ADDED", e->obj, 0, &tm);
                 else if (was_in)
-                    add_typed(&b, "DELETED", e->prev, e->rv);
+                    add_typed_t(&b, "DELETED", e->prev, e->rv, &tm);
             }
         }
         uint64_t cur_rv = s->st.rv;
@@ -510,6 +530,7 @@ int ks_watch_serve(ks_sim *s, ks_conn *c, ks_req *req, ks_rtype *rt, const char 
         }
     }
 fault_end:
+    w.has_fault = 0;
     if (w.fault.kind == KS_F_STREAM_410) {
         status_line(line, sizeof line, pos, pos);
         emit_one(&w, line, strlen(line));

@@ -203,7 +203,7 @@ int main(int argc, char **argv)
         }
         s->load_mode = 1;
         if (history == 10000)
-            history = 200000;
+            history = 250000;
     }
     signal(SIGPIPE, SIG_IGN);
     g_sim = s;

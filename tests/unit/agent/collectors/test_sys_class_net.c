@@ -9,6 +9,13 @@
 #include "collectors/sys_class_net.h"
 #include "proc_test_util.h"
 
+static void emit_one(const netclass_iface *ifc, bool ignore, vg_scrape *s)
+{
+    netclass_fams f;
+    sys_class_net_declare(s, &f);
+    sys_class_net_emit(&f, ifc, ignore);
+}
+
 static int put(netclass_iface *ifc, const char *attr, const char *v)
 {
     return sys_class_net_attr_parse(ifc, attr, v, strlen(v));
@@ -63,7 +70,7 @@ static void test_emit(void **st)
     put(&ifc, "tx_queue_len", "1000");
     vg_scrape *s;
     vg_scrape_new(&s);
-    sys_class_net_emit(&ifc, false, s);
+    emit_one(&ifc, false, s);
     assert_true(pt_value(s, "node_network_up", 1, "eth0") == 1);
     assert_true(pt_value(s, "node_network_info", 6, "02:fc:00:00:00:01", "ff:ff:ff:ff:ff:ff", "eth0",
                          "full", "", "up") == 1);
@@ -85,16 +92,16 @@ static void test_emit(void **st)
     put(&ifc, "speed", "-1");
     put(&ifc, "operstate", "down");
     vg_scrape_reset(s);
-    sys_class_net_emit(&ifc, false, s);
+    emit_one(&ifc, false, s);
     assert_true(pt_value(s, "node_network_speed_bytes", 1, "eth0") == -125000);
     assert_true(pt_value(s, "node_network_up", 1, "eth0") == 0);
     vg_scrape_reset(s);
-    sys_class_net_emit(&ifc, true, s);
+    emit_one(&ifc, true, s);
     assert_int_equal(pt_count(s, "node_network_speed_bytes"), 0);
     /* a speed whose byte rate would overflow int64 is dropped, not wrapped */
     put(&ifc, "speed", "9223372036854775807");
     vg_scrape_reset(s);
-    sys_class_net_emit(&ifc, false, s);
+    emit_one(&ifc, false, s);
     assert_int_equal(pt_count(s, "node_network_speed_bytes"), 0);
     vg_scrape_free(s);
 }

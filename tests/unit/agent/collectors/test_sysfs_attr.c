@@ -137,12 +137,70 @@ static void test_dirlist_sorted_prefix(void **st)
     assert_int_equal(system(cmd), 0);
 }
 
+static void test_fdcache(void **st)
+{
+    snprintf(tmpdir, sizeof tmpdir, "/tmp/vigil-fdc-XXXXXX");
+    assert_non_null(mkdtemp(tmpdir));
+    write_file("a", "1\n", 2);
+    write_file("b", "2\n", 2);
+    write_file("c", "3\n", 2);
+    char big[20000];
+    for (size_t i = 0; i < sizeof big; i++)
+        big[i] = (char)('a' + i % 26);
+    write_file("big", big, sizeof big);
+    char pa[128], pb[128], pc[128], pbig[128];
+    snprintf(pa, sizeof pa, "%s/a", tmpdir);
+    snprintf(pb, sizeof pb, "%s/b", tmpdir);
+    snprintf(pc, sizeof pc, "%s/c", tmpdir);
+    snprintf(pbig, sizeof pbig, "%s/big", tmpdir);
+    sysfs_fdcache c;
+    sysfs_fdcache_init(&c, 2);
+    char buf[16];
+    vg_slice v;
+    assert_int_equal(sysfs_fdcache_read(&c, pa, buf, sizeof buf, &v), 0);
+    assert_true(v.n == 2 && v.p[0] == '1');
+    assert_int_equal(sysfs_fdcache_read(&c, pb, buf, sizeof buf, &v), 0);
+    assert_int_equal(sysfs_fdcache_read(&c, pc, buf, sizeof buf, &v), 0); /* over the cap */
+    assert_true(v.p[0] == '3');
+    assert_int_equal(sysfs_fdcache_open(&c), 2);
+    /* a kept file is read afresh each time */
+    write_file("a", "42\n", 3);
+    assert_int_equal(sysfs_fdcache_read(&c, pa, buf, sizeof buf, &v), 0);
+    assert_true(v.n == 3 && v.p[0] == '4' && v.p[1] == '2');
+    assert_int_equal(sysfs_fdcache_read(&c, "/nonexistent/x", buf, sizeof buf, &v), -ENOENT);
+    /* the sweep after a scrape that read only a closes b */
+    sysfs_fdcache_sweep(&c);
+    assert_int_equal(sysfs_fdcache_open(&c), 2);
+    assert_int_equal(sysfs_fdcache_read(&c, pa, buf, sizeof buf, &v), 0);
+    sysfs_fdcache_sweep(&c);
+    assert_int_equal(sysfs_fdcache_open(&c), 1);
+    assert_int_equal(sysfs_fdcache_read(&c, pb, buf, sizeof buf, &v), 0);
+    assert_true(v.p[0] == '2');
+    /* whole files, larger than one read */
+    vg_buf b = VG_BUF_INIT;
+    sysfs_fdcache_sweep(&c);
+    sysfs_fdcache_sweep(&c);
+    assert_int_equal(sysfs_fdcache_open(&c), 0);
+    for (int round = 0; round < 2; round++) {
+        assert_int_equal(sysfs_fdcache_read_all(&c, pbig, &b, 1 << 20), 0);
+        assert_int_equal(b.len, sizeof big);
+        assert_memory_equal(b.data, big, sizeof big);
+    }
+    assert_int_equal(sysfs_fdcache_read_all(&c, pbig, &b, 1000), -EFBIG);
+    vg_buf_release(&b);
+    sysfs_fdcache_release(&c);
+    char cmd[128];
+    snprintf(cmd, sizeof cmd, "rm -rf %s", tmpdir);
+    assert_int_equal(system(cmd), 0);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_parse_int_go_base0),
         cmocka_unit_test(test_read),
         cmocka_unit_test(test_dirlist_sorted_prefix),
+        cmocka_unit_test(test_fdcache),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
