@@ -5,6 +5,11 @@
  * One easy handle per call keeps threads independent; the CURLSH shares
  * the connection pool, DNS cache and TLS sessions so the cost of a new
  * handle is a struct, not a handshake.
+ *
+ * No CURLOPT_PIPEWAIT: every call runs in its own curl_easy_perform (its
+ * own multi), so a handle told to wait for a busy shared connection to
+ * offer HTTP/2 streams is never woken by the other multi and one watch
+ * starves the rest. Each long watch gets its own connection instead.
  */
 #include "kube_client.h"
 
@@ -406,7 +411,6 @@ static int setup(kube_client *c, CURL *h, const kube_req *req, const kube_creds 
     curl_easy_setopt(h, CURLOPT_NOSIGNAL, 1L);
     curl_easy_setopt(h, CURLOPT_USERAGENT, c->ua);
     curl_easy_setopt(h, CURLOPT_HTTP_VERSION, (long)CURL_HTTP_VERSION_2TLS);
-    curl_easy_setopt(h, CURLOPT_PIPEWAIT, 1L);
     curl_easy_setopt(h, CURLOPT_TCP_KEEPALIVE, 1L);
     curl_easy_setopt(h, CURLOPT_CONNECTTIMEOUT_MS, 10000L);
     curl_easy_setopt(h, CURLOPT_ERRORBUFFER, errbuf);

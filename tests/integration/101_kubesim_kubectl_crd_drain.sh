@@ -22,7 +22,8 @@ kc patch wd w1 --subresource=status --type=merge -p '{"status":{"replicas":4},"s
 [ "$(kc get wd w1 -o jsonpath='{.status.replicas}/{.spec.size}/{.metadata.generation}')" = "4/3/2" ] || fail "status write touched only status: $(kc get wd w1 -o jsonpath='{.status.replicas}/{.spec.size}/{.metadata.generation}')"
 kc patch wd w1 -p '{"spec":{"size":5}}' 2>&1 | grep -qi "not supported" || fail "strategic patch on CR refused"
 kc delete crd widgets.example.com >/dev/null || fail "delete CRD"
-kc get widgets.example.com 2>&1 | grep -qi "doesn't have a resource type\|could not find the requested resource" || fail "CR type gone after CRD delete"
+out=$(kc get widgets.example.com 2>&1)
+echo "$out" | grep -qi "doesn't have a resource type\|could not find the requested resource" || fail "CR type gone after CRD delete: $out"
 ok "CRD and custom resource: schema, defaults, status and scale subresources"
 
 kc apply -f "$KS_FIX/deploy.yaml" >/dev/null || fail "apply deployment"
