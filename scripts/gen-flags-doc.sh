@@ -17,5 +17,5 @@ BIN=${BIN:-bin}
     "$BIN/$b" --help
     echo '```'
   done
-} > docs/flags.md
-echo "docs/flags.md written"
+} > "${OUT:-docs/flags.md}"
+echo "${OUT:-docs/flags.md} written"

@@ -30,3 +30,9 @@ for b in vigil-agent vigil-operator; do
   set -e
   ok "$b flags and config errors"
 done
+
+# docs/flags.md is generated from --help; it must not drift from the binaries
+BIN="$BIN" OUT="$TMP/flags.md" bash "$REPO/scripts/gen-flags-doc.sh" >/dev/null
+diff -u "$REPO/docs/flags.md" "$TMP/flags.md" >"$TMP/flags.diff" ||
+  fail "docs/flags.md is stale; run scripts/gen-flags-doc.sh: $(head -20 "$TMP/flags.diff")"
+ok "docs/flags.md matches --help"

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# test: serial
 # Side by side with the real node_exporter on this machine: both run the
 # same node collectors (those vigil has of the list below) on loopback
 # ports and are scraped node_exporter -> vigil -> node_exporter; then

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# test: serial
 # A hung FUSE mount (tests/helpers/hangfs: statfs blocks while a flag file
 # exists) must not block scrapes or leak threads: with a 1 s mount timeout
 # every scrape returns well under 2 s, the hung mount shows

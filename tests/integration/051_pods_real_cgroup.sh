@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# test: serial
 # 051_pods_real_cgroup.sh - the pods collector on real kernel cgroups.
 #
 # Builds kubepods-like hierarchies in the host's real cgroup filesystems,

@@ -12,6 +12,13 @@ cleanup() {
   for p in "${PIDS[@]:-}"; do [ -n "$p" ] && kill "$p" 2>/dev/null; done
   sleep 0.2
   for p in "${PIDS[@]:-}"; do [ -n "$p" ] && kill -9 "$p" 2>/dev/null; done
+  if [ $rc -ne 0 ] && [ $rc -ne 77 ]; then
+    # a failed run shows the tail of every process log it kept (CI has nothing else)
+    for f in "$TMP"/*.log; do
+      [ -f "$f" ] || continue
+      echo "--- tail of $(basename "$f")" >&2; tail -n 15 "$f" >&2
+    done
+  fi
   rm -rf "$TMP"
   exit $rc
 }
