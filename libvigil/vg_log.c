@@ -70,6 +70,30 @@ static void put(line *l, const char *s, size_t n)
 
 static void puts_(line *l, const char *s) { put(l, s, strlen(s)); }
 
+/* A quoted string: logfmt escapes control bytes as \xNN, JSON as \uNNNN. */
+static void put_escaped(line *l, const char *v, int json)
+{
+    put(l, "\"", 1);
+    for (const char *p = v; *p; p++) {
+        unsigned char c = (unsigned char)*p;
+        if (c == '"' || c == '\\') {
+            char e[2] = {'\\', (char)c};
+            put(l, e, 2);
+        } else if (c == '\n') {
+            put(l, "\\n", 2);
+        } else if (c == '\t' && json) {
+            put(l, "\\t", 2);
+        } else if (c < 0x20) {
+            char e[8];
+            int n = snprintf(e, sizeof e, json ? "\\u%04x" : "\\x%02x", c);
+            put(l, e, (size_t)n);
+        } else {
+            put(l, (const char *)&c, 1);
+        }
+    }
+    put(l, "\"", 1);
+}
+
 /* logfmt: quote when the value has a space, '=', '"' or is empty. */
 static void put_logfmt_value(line *l, const char *v)
 {
@@ -81,47 +105,10 @@ static void put_logfmt_value(line *l, const char *v)
         puts_(l, v);
         return;
     }
-    put(l, "\"", 1);
-    for (const char *p = v; *p; p++) {
-        unsigned char c = (unsigned char)*p;
-        if (c == '"' || c == '\\') {
-            char e[2] = {'\\', (char)c};
-            put(l, e, 2);
-        } else if (c == '\n') {
-            put(l, "\\n", 2);
-        } else if (c < 0x20) {
-            char e[8];
-            int n = snprintf(e, sizeof e, "\\x%02x", c);
-            put(l, e, (size_t)n);
-        } else {
-            put(l, (const char *)&c, 1);
-        }
-    }
-    put(l, "\"", 1);
+    put_escaped(l, v, 0);
 }
 
-static void put_json_string(line *l, const char *v)
-{
-    put(l, "\"", 1);
-    for (const char *p = v; *p; p++) {
-        unsigned char c = (unsigned char)*p;
-        if (c == '"' || c == '\\') {
-            char e[2] = {'\\', (char)c};
-            put(l, e, 2);
-        } else if (c == '\n') {
-            put(l, "\\n", 2);
-        } else if (c == '\t') {
-            put(l, "\\t", 2);
-        } else if (c < 0x20) {
-            char e[8];
-            int n = snprintf(e, sizeof e, "\\u%04x", c);
-            put(l, e, (size_t)n);
-        } else {
-            put(l, (const char *)&c, 1);
-        }
-    }
-    put(l, "\"", 1);
-}
+static void put_json_string(line *l, const char *v) { put_escaped(l, v, 1); }
 
 static void put_pair(line *l, int json, int first, const char *k, const char *v)
 {

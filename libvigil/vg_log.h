@@ -11,6 +11,7 @@
 #ifndef VG_LOG_H
 #define VG_LOG_H
 
+#include <stddef.h>
 #include <stdarg.h>
 
 typedef enum {

@@ -54,6 +54,21 @@ static void test_json(void **st)
     assert_non_null(strstr(buf, "\"msg\":\"hidden\"}\n"));
 }
 
+static void emit_ctrl(vg_log *l) { vg_log_info(l, "c", "m", "v", "a\tb\x01" "c\\"); }
+
+/* control bytes and backslashes never reach the log raw, in either format */
+static void test_control_bytes(void **st)
+{
+    vg_log l;
+    char buf[1024];
+    vg_log_init(&l, VG_LOG_INFO, VG_LOG_LOGFMT);
+    capture(&l, buf, sizeof buf, emit_ctrl);
+    assert_non_null(strstr(buf, " v=\"a\\x09b\\x01c\\\\\"\n"));
+    vg_log_init(&l, VG_LOG_INFO, VG_LOG_JSON);
+    capture(&l, buf, sizeof buf, emit_ctrl);
+    assert_non_null(strstr(buf, "\"v\":\"a\\tb\\u0001c\\\\\"}\n"));
+}
+
 static void test_parse(void **st)
 {
     vg_log_level lv;
@@ -89,6 +104,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_logfmt),
         cmocka_unit_test(test_json),
+        cmocka_unit_test(test_control_bytes),
         cmocka_unit_test(test_parse),
         cmocka_unit_test(test_long_line_cut),
     };
