@@ -48,6 +48,9 @@ typedef struct agent_ctx {
     vg_series *parse_errors;     /* vigil_agent_parse_errors_total (no labels) */
     uint64_t deadline_ms;        /* monotonic ms by which collect must return */
     vg_buf scratch;              /* reusable read buffer for collectors */
+    struct agent_kept *kept;     /* files kept open for agent_read_kept */
+    size_t nkept;
+    uint64_t collection;         /* bumped by the scraper before each collection */
 } agent_ctx;
 
 typedef struct agent_collector {
@@ -77,6 +80,21 @@ int agent_path(const agent_ctx *ctx, agent_root root, const char *rel,
 
 /* Read "<root><rel>" into ctx->scratch (max 16 MiB). 0 or -errno. */
 int agent_read(agent_ctx *ctx, agent_root root, const char *rel);
+
+/*
+ * agent_read for the fixed kernel files read every scrape (/proc/stat,
+ * /proc/net/netstat, ...): the file is kept open and re-read with pread
+ * from offset 0, which regenerates it (no open/close, and seq_file keeps
+ * the buffer it grew, so large files are generated once, not twice). A
+ * file read twice in one collection (cpu and stat both read /proc/stat) is
+ * served from the first read's copy. Up to AGENT_KEPT_MAX files; beyond,
+ * or on any error, it behaves exactly as agent_read.
+ */
+#define AGENT_KEPT_MAX 32
+int agent_read_kept(agent_ctx *ctx, agent_root root, const char *rel);
+
+/* Close the kept files (at exit). */
+void agent_ctx_release(agent_ctx *ctx);
 
 /* Count one skipped malformed line/file and log it at debug level. */
 void agent_ctx_parse_error(agent_ctx *ctx, const char *collector,

@@ -186,6 +186,7 @@ void agent_scraper_free(agent_scraper *sc)
         if (sc->slots[i].inited && sc->slots[i].c->release)
             sc->slots[i].c->release(sc->slots[i].state);
     vg_buf_release(&sc->ctx.scratch);
+    agent_ctx_release(&sc->ctx);
     free(sc->slots);
     free(sc);
 }
@@ -198,6 +199,7 @@ int agent_scraper_collect(agent_scraper *sc, vg_scrape *s, uint64_t deadline_ms)
     vg_family *ok = vg_scrape_family(s, "node_scrape_collector_success", VG_MT_GAUGE,
                                      "node_exporter: Whether a collector succeeded.", 1, lbl);
     sc->ctx.deadline_ms = deadline_ms;
+    sc->ctx.collection++;
     for (size_t i = 0; i < sc->n; i++) {
         slot *sl = &sc->slots[i];
         if (!sl->enabled)

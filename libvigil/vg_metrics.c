@@ -4,9 +4,10 @@
  *
  * A scrape keeps every string in a chunked arena that is rewound, not
  * freed, between scrapes. Families are found by name through an open
- * addressing table; series are deduplicated through a second table whose
- * slots carry a generation number, so resetting a scrape is O(1) instead
- * of clearing the table.
+ * addressing table; label values and label tuples are interned (one copy
+ * per distinct value per scrape), and series are deduplicated by (family,
+ * tuple pointer). Every table's slots carry a generation number, so
+ * resetting a scrape is O(1) instead of clearing the tables.
  */
 #include "vg_metrics.h"
 
@@ -96,15 +97,28 @@ static void arena_free(arena *a)
 
 /* ---------------- scrape ---------------- */
 
-typedef struct sample {
-    struct sample *next;
-    const char **values;
-    double value;
+/*
+ * Label values are interned per scrape: each distinct string is copied
+ * into the arena once, and a sample's label tuple (an array of interned
+ * pointers) is itself interned, so the 30-odd families a container emits
+ * share one tuple and one copy of its id/name/image strings. Series
+ * identity is then (family, tuple pointer): hashing and comparing a series
+ * never touches the strings again.
+ */
+
+typedef struct hist {
     size_t nb;
     double *bounds;
     uint64_t *cum;
     uint64_t count;
     double sum;
+} hist;
+
+typedef struct sample {
+    struct sample *next;
+    const char *const *values;   /* interned tuple; NULL without labels */
+    double value;
+    hist *h;                     /* histograms only */
 } sample;
 
 struct vg_family {
@@ -119,23 +133,55 @@ struct vg_family {
     size_t nsamples;
 };
 
+/* Open-addressing tables share one layout: a generation stamp marks a slot
+ * used in the current scrape, so a reset needs no clearing. */
 typedef struct series_slot {
-    uint64_t gen;
-    uint64_t hash;
+    uint32_t gen;
+    uint32_t hash;
     const vg_family *fam;
-    const sample *smp;
+    const char *const *tuple;
 } series_slot;
+
+typedef struct str_slot {
+    uint32_t gen;
+    uint32_t len;
+    uint64_t hash;
+    const char *s;
+} str_slot;
+
+typedef struct tuple_slot {
+    uint32_t gen;
+    uint32_t n;
+    uint64_t hash;
+    const char *const *vals;
+} tuple_slot;
+
+/* Direct-mapped memo of caller pointer -> interned copy: collectors pass
+ * the same buffers for many series in a row. Checked with strcmp, so a
+ * buffer reused for another value only misses. */
+#define RECENT_SLOTS 256
+typedef struct recent {
+    const char *src;
+    const char *interned;
+} recent;
 
 struct vg_scrape {
     arena ar;
-    uint64_t gen;             /* bumped on reset; slots from older gens are empty */
+    uint32_t gen;             /* bumped on reset; slots from older gens are empty */
     vg_family **fams;         /* open addressing by name hash */
-    uint64_t *fam_gen;
+    uint32_t *fam_gen;
     size_t fam_cap;
     size_t nfams;
     series_slot *series;
     size_t series_cap;
     size_t nseries;
+    str_slot *strs;
+    size_t strs_cap;
+    size_t nstrs;
+    tuple_slot *tuples;
+    size_t tuples_cap;
+    size_t ntuples;
+    recent recent[RECENT_SLOTS];
     vg_family **sorted;       /* family list, sorted on demand */
     size_t sorted_cap;
     size_t sorted_n;
@@ -145,7 +191,7 @@ struct vg_scrape {
 
 static uint64_t hash_bytes(uint64_t h, const char *s)
 {
-    /* FNV-1a, 64-bit */
+    /* FNV-1a, 64-bit: family names only (short, hashed once per lookup) */
     for (; *s; s++) {
         h ^= (unsigned char)*s;
         h *= 1099511628211ull;
@@ -154,6 +200,42 @@ static uint64_t hash_bytes(uint64_t h, const char *s)
 }
 
 #define HASH_SEED 1469598103934665603ull
+#define HASH_MUL 0x9e3779b97f4a7c15ull
+
+static uint64_t mix64(uint64_t h)
+{
+    h ^= h >> 32;
+    h *= HASH_MUL;
+    h ^= h >> 29;
+    return h;
+}
+
+/* Eight bytes per step: label values are long (cgroup paths, ids). */
+static uint64_t hash_str(const char *p, size_t n)
+{
+    uint64_t h = HASH_SEED ^ (n * HASH_MUL);
+    while (n >= 8) {
+        uint64_t w;
+        memcpy(&w, p, 8);
+        h = (h ^ w) * HASH_MUL;
+        h ^= h >> 31;
+        p += 8;
+        n -= 8;
+    }
+    if (n) {
+        uint64_t w = 0;
+        memcpy(&w, p, n);
+        h = (h ^ w) * HASH_MUL;
+    }
+    return mix64(h);
+}
+
+static uint64_t hash_ptrs(uint64_t h, const void *const *p, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        h = (h ^ (uint64_t)(uintptr_t)p[i]) * HASH_MUL;
+    return mix64(h);
+}
 
 int vg_scrape_new(vg_scrape **out)
 {
@@ -173,6 +255,8 @@ void vg_scrape_free(vg_scrape *s)
     free(s->fams);
     free(s->fam_gen);
     free(s->series);
+    free(s->strs);
+    free(s->tuples);
     free(s->sorted);
     free(s);
 }
@@ -180,9 +264,23 @@ void vg_scrape_free(vg_scrape *s)
 void vg_scrape_reset(vg_scrape *s)
 {
     arena_reset(&s->ar);
-    s->gen++;
+    if (++s->gen == 0) {
+        /* 2^32 scrapes: stale stamps could match again, clear them once */
+        if (s->fam_cap)
+            memset(s->fam_gen, 0, s->fam_cap * sizeof *s->fam_gen);
+        if (s->series_cap)
+            memset(s->series, 0, s->series_cap * sizeof *s->series);
+        if (s->strs_cap)
+            memset(s->strs, 0, s->strs_cap * sizeof *s->strs);
+        if (s->tuples_cap)
+            memset(s->tuples, 0, s->tuples_cap * sizeof *s->tuples);
+        s->gen = 1;
+    }
     s->nfams = 0;
     s->nseries = 0;
+    s->nstrs = 0;
+    s->ntuples = 0;
+    memset(s->recent, 0, sizeof s->recent);
     s->sorted_n = 0;
     s->sorted_valid = 0;
     memset(&s->stats, 0, sizeof s->stats);
@@ -222,7 +320,7 @@ static int fam_table_grow(vg_scrape *s)
 {
     size_t ncap = s->fam_cap ? s->fam_cap * 2 : 256;
     vg_family **nf = calloc(ncap, sizeof *nf);
-    uint64_t *ng = calloc(ncap, sizeof *ng);
+    uint32_t *ng = calloc(ncap, sizeof *ng);
     if (!nf || !ng) {
         free(nf);
         free(ng);
@@ -332,25 +430,104 @@ nomem:
     return NULL;
 }
 
-static uint64_t series_hash(const vg_family *f, const char *const *values)
+static int strs_grow(vg_scrape *s)
 {
-    uint64_t h = hash_bytes(HASH_SEED, f->name);
-    for (size_t i = 0; i < f->nlabels; i++) {
-        h ^= 0xff;
-        h *= 1099511628211ull;
-        h = hash_bytes(h, values[i] ? values[i] : "");
+    size_t ncap = s->strs_cap ? s->strs_cap * 2 : 1024;
+    str_slot *ns = calloc(ncap, sizeof *ns);
+    if (!ns)
+        return -ENOMEM;
+    for (size_t i = 0; i < s->strs_cap; i++) {
+        if (s->strs[i].gen != s->gen)
+            continue;
+        size_t j = s->strs[i].hash & (ncap - 1);
+        while (ns[j].gen == s->gen)
+            j = (j + 1) & (ncap - 1);
+        ns[j] = s->strs[i];
     }
-    return h;
+    free(s->strs);
+    s->strs = ns;
+    s->strs_cap = ncap;
+    return 0;
 }
 
-static bool series_equal(const vg_family *f, const sample *smp, const char *const *values)
+/* The scrape's copy of v (NULL = ""), made on first use. NULL: no memory. */
+static const char *intern_str(vg_scrape *s, const char *v)
 {
-    for (size_t i = 0; i < f->nlabels; i++) {
-        const char *v = values[i] ? values[i] : "";
-        if (strcmp(smp->values[i], v) != 0)
-            return false;
+    if (!v)
+        v = "";
+    uintptr_t a = (uintptr_t)v;
+    recent *r = &s->recent[((a >> 4) ^ (a >> 12)) & (RECENT_SLOTS - 1)];
+    if (r->src == v && strcmp(r->interned, v) == 0)
+        return r->interned;
+    size_t n = strlen(v);
+    if (n > UINT32_MAX)
+        return NULL;
+    if ((s->nstrs + 1) * 2 > s->strs_cap && strs_grow(s))
+        return NULL;
+    uint64_t h = hash_str(v, n);
+    size_t j = h & (s->strs_cap - 1);
+    for (; s->strs[j].gen == s->gen; j = (j + 1) & (s->strs_cap - 1)) {
+        const str_slot *o = &s->strs[j];
+        if (o->hash == h && o->len == n && memcmp(o->s, v, n) == 0)
+            goto found;
     }
-    return true;
+    char *p = arena_alloc(&s->ar, n + 1);
+    if (!p)
+        return NULL;
+    memcpy(p, v, n + 1);
+    s->strs[j].gen = s->gen;
+    s->strs[j].len = (uint32_t)n;
+    s->strs[j].hash = h;
+    s->strs[j].s = p;
+    s->nstrs++;
+found:
+    r->src = v;
+    r->interned = s->strs[j].s;
+    return r->interned;
+}
+
+static int tuples_grow(vg_scrape *s)
+{
+    size_t ncap = s->tuples_cap ? s->tuples_cap * 2 : 1024;
+    tuple_slot *nt = calloc(ncap, sizeof *nt);
+    if (!nt)
+        return -ENOMEM;
+    for (size_t i = 0; i < s->tuples_cap; i++) {
+        if (s->tuples[i].gen != s->gen)
+            continue;
+        size_t j = s->tuples[i].hash & (ncap - 1);
+        while (nt[j].gen == s->gen)
+            j = (j + 1) & (ncap - 1);
+        nt[j] = s->tuples[i];
+    }
+    free(s->tuples);
+    s->tuples = nt;
+    s->tuples_cap = ncap;
+    return 0;
+}
+
+/* The shared copy of a tuple of n interned values. NULL: no memory. */
+static const char *const *intern_tuple(vg_scrape *s, const char *const *vals, size_t n)
+{
+    if ((s->ntuples + 1) * 2 > s->tuples_cap && tuples_grow(s))
+        return NULL;
+    uint64_t h = hash_ptrs(HASH_SEED ^ n, (const void *const *)vals, n);
+    size_t j = h & (s->tuples_cap - 1);
+    for (; s->tuples[j].gen == s->gen; j = (j + 1) & (s->tuples_cap - 1)) {
+        const tuple_slot *o = &s->tuples[j];
+        if (o->hash == h && o->n == n && memcmp(o->vals, vals, n * sizeof *vals) == 0)
+            return o->vals;
+    }
+    const char **t = arena_alloc(&s->ar, n * sizeof *t);
+    if (!t)
+        return NULL;
+    memcpy(t, vals, n * sizeof *t);
+    s->tuples[j].gen = s->gen;
+    s->tuples[j].n = (uint32_t)n;
+    s->tuples[j].hash = h;
+    s->tuples[j].vals = t;
+    s->ntuples++;
+    return t;
 }
 
 static int series_grow(vg_scrape *s)
@@ -360,7 +537,7 @@ static int series_grow(vg_scrape *s)
     if (!ns)
         return -ENOMEM;
     for (size_t i = 0; i < s->series_cap; i++) {
-        series_slot *o = &s->series[i];
+        const series_slot *o = &s->series[i];
         if (o->gen != s->gen)
             continue;
         size_t j = o->hash & (ncap - 1);
@@ -374,52 +551,55 @@ static int series_grow(vg_scrape *s)
     return 0;
 }
 
-/* Find the slot for (f, values); returns true when the series exists. */
-static bool series_find(vg_scrape *s, const vg_family *f, const char *const *values,
-                        uint64_t h, size_t *slot)
+/* Claim the slot for (f, tuple); false when the series already exists. */
+static bool series_claim(vg_scrape *s, const vg_family *f, const char *const *tuple)
 {
+    const void *key[2] = {f, tuple};
+    uint32_t h = (uint32_t)hash_ptrs(HASH_SEED, key, 2);
     size_t j = h & (s->series_cap - 1);
-    while (s->series[j].gen == s->gen) {
-        series_slot *o = &s->series[j];
-        if (o->hash == h && o->fam == f && series_equal(f, o->smp, values))
-            return true;
-        j = (j + 1) & (s->series_cap - 1);
+    for (; s->series[j].gen == s->gen; j = (j + 1) & (s->series_cap - 1)) {
+        const series_slot *o = &s->series[j];
+        if (o->hash == h && o->fam == f && o->tuple == tuple)
+            return false;
     }
-    *slot = j;
-    return false;
+    s->series[j].gen = s->gen;
+    s->series[j].hash = h;
+    s->series[j].fam = f;
+    s->series[j].tuple = tuple;
+    s->nseries++;
+    return true;
 }
 
 static sample *sample_new(vg_family *f, const char *const *values)
 {
     vg_scrape *s = f->s;
+    const char *iv[VG_MAX_LABELS];
+    const char *const *tuple = NULL;
+    sample *smp = NULL;
+    if (f->nlabels) {
+        for (size_t i = 0; i < f->nlabels; i++) {
+            iv[i] = intern_str(s, values[i]);
+            if (!iv[i])
+                goto nomem;
+        }
+        tuple = intern_tuple(s, iv, f->nlabels);
+        if (!tuple)
+            goto nomem;
+    }
     if ((s->nseries + 1) * 2 > s->series_cap && series_grow(s))
-        return NULL;
-    uint64_t h = series_hash(f, values);
-    size_t slot = 0;
-    if (series_find(s, f, values, h, &slot)) {
+        goto nomem;
+    if (!series_claim(s, f, tuple)) {
         s->stats.duplicates++;
         errno = EEXIST;
         return NULL;
     }
-    sample *smp = arena_alloc(&s->ar, sizeof *smp);
+    smp = arena_alloc(&s->ar, sizeof *smp);
     if (!smp)
-        goto nomem;
-    memset(smp, 0, sizeof *smp);
-    if (f->nlabels) {
-        smp->values = arena_alloc(&s->ar, f->nlabels * sizeof(char *));
-        if (!smp->values)
-            goto nomem;
-        for (size_t i = 0; i < f->nlabels; i++) {
-            smp->values[i] = arena_strdup(&s->ar, values[i] ? values[i] : "");
-            if (!smp->values[i])
-                goto nomem;
-        }
-    }
-    s->series[slot].gen = s->gen;
-    s->series[slot].hash = h;
-    s->series[slot].fam = f;
-    s->series[slot].smp = smp;
-    s->nseries++;
+        goto nomem; /* the claimed slot stays: the series is lost either way */
+    smp->next = NULL;
+    smp->values = tuple;
+    smp->value = 0;
+    smp->h = NULL;
     if (f->tail)
         f->tail->next = smp;
     else
@@ -490,23 +670,28 @@ int vg_family_add_histogram(vg_family *f, const double *bounds, const uint64_t *
         f->s->stats.invalid++;
         return -EINVAL;
     }
+    /* allocated before the sample so a failure leaves no half-made series */
+    arena *ar = &f->s->ar;
+    hist *h = arena_alloc(ar, sizeof *h);
+    double *b = n ? arena_alloc(ar, n * sizeof(double)) : NULL;
+    uint64_t *c = n ? arena_alloc(ar, n * sizeof(uint64_t)) : NULL;
+    if (!h || (n && (!b || !c))) {
+        f->s->stats.invalid++;
+        return -ENOMEM;
+    }
     sample *smp = sample_new(f, values);
     if (!smp)
         return -errno;
-    smp->nb = n;
-    smp->count = count;
-    smp->sum = sum;
     if (n) {
-        smp->bounds = arena_alloc(&f->s->ar, n * sizeof(double));
-        smp->cum = arena_alloc(&f->s->ar, n * sizeof(uint64_t));
-        if (!smp->bounds || !smp->cum) {
-            smp->nb = 0; /* keep the sample consistent; count it invalid */
-            f->s->stats.invalid++;
-            return -ENOMEM;
-        }
-        memcpy(smp->bounds, bounds, n * sizeof(double));
-        memcpy(smp->cum, cumulative, n * sizeof(uint64_t));
+        memcpy(b, bounds, n * sizeof(double));
+        memcpy(c, cumulative, n * sizeof(uint64_t));
     }
+    h->nb = n;
+    h->bounds = b;
+    h->cum = c;
+    h->count = count;
+    h->sum = sum;
+    smp->h = h;
     return 0;
 }
 
@@ -554,21 +739,28 @@ size_t vg_family_nlabels(const vg_family *f) { return f->nlabels; }
 const char *vg_family_label_name(const vg_family *f, size_t i) { return f->label_names[i]; }
 size_t vg_family_sample_count(const vg_family *f) { return f->nsamples; }
 
+static void sample_view(const sample *smp, vg_sample_view *out)
+{
+    memset(out, 0, sizeof *out);
+    out->values = smp->values;
+    out->value = smp->value;
+    if (smp->h) {
+        out->nbuckets = smp->h->nb;
+        out->bounds = smp->h->bounds;
+        out->cumulative = smp->h->cum;
+        out->count = smp->h->count;
+        out->sum = smp->h->sum;
+    }
+}
+
 void vg_family_sample(const vg_family *f, size_t i, vg_sample_view *out)
 {
     const sample *smp = f->head;
     while (smp && i--)
         smp = smp->next;
     memset(out, 0, sizeof *out);
-    if (!smp)
-        return;
-    out->values = (const char *const *)smp->values;
-    out->value = smp->value;
-    out->nbuckets = smp->nb;
-    out->bounds = smp->bounds;
-    out->cumulative = smp->cum;
-    out->count = smp->count;
-    out->sum = smp->sum;
+    if (smp)
+        sample_view(smp, out);
 }
 
 void vg_family_iter_init(const vg_family *f, vg_sample_iter *it) { it->p = f->head; }
@@ -578,13 +770,7 @@ bool vg_family_iter_next(vg_sample_iter *it, vg_sample_view *out)
     const sample *smp = it->p;
     if (!smp)
         return false;
-    out->values = (const char *const *)smp->values;
-    out->value = smp->value;
-    out->nbuckets = smp->nb;
-    out->bounds = smp->bounds;
-    out->cumulative = smp->cum;
-    out->count = smp->count;
-    out->sum = smp->sum;
+    sample_view(smp, out);
     it->p = smp->next;
     return true;
 }

@@ -12,6 +12,9 @@
 /* Caller's storage; must outlive the registry. */
 typedef struct vg_procself {
     char procfs[256];
+    double btime;      /* boot time, read from <procfs>/stat on first use */
+    int have_btime;
+    int fd_count_mode; /* 0 unknown, 1 stat() of self/fd (Linux >= 6.2), 2 list it */
 } vg_procself;
 
 int vg_procself_register(vg_registry *reg, vg_procself *ps, const char *procfs);

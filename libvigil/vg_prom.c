@@ -7,6 +7,7 @@
 #include "vg_prom.h"
 
 #include <ctype.h>
+#include <stdint.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -37,14 +38,77 @@ static int put_escaped(vg_buf *b, const char *s, bool quote)
     }
 }
 
+/* Powers of ten, all exact as doubles. */
+static const double p10[16] = {1e0, 1e1, 1e2,  1e3,  1e4,  1e5,  1e6,  1e7,
+                               1e8, 1e9, 1e10, 1e11, 1e12, 1e13, 1e14, 1e15};
+
+/* Decimal digits of v, written backwards ending at end; returns the start. */
+static char *put_digits_rev(char *end, uint64_t v)
+{
+    do {
+        *--end = (char)('0' + v % 10);
+        v /= 10;
+    } while (v);
+    return end;
+}
+
+/* "[-]ip[.frac]" for r / 10^k (r < 10^15), trailing fraction zeros dropped. */
+static int format_fixed(char *buf, bool neg, uint64_t r, int k)
+{
+    char tmp[40];
+    char *end = tmp + sizeof tmp;
+    char *p = end;
+    uint64_t div = (uint64_t)p10[k];
+    uint64_t ip = r / div, frac = r % div;
+    if (k > 0 && frac) {
+        int nd = k;
+        while (frac % 10 == 0) {
+            frac /= 10;
+            nd--;
+        }
+        for (int i = 0; i < nd; i++) {
+            *--p = (char)('0' + frac % 10);
+            frac /= 10;
+        }
+        *--p = '.';
+    }
+    p = put_digits_rev(p, ip);
+    if (neg)
+        *--p = '-';
+    int n = (int)(end - p);
+    memcpy(buf, p, (size_t)n);
+    buf[n] = '\0';
+    return n;
+}
+
 int vg_prom_format_value(double v, char *buf)
 {
     if (isnan(v))
         return snprintf(buf, 32, "NaN");
     if (isinf(v))
         return snprintf(buf, 32, v > 0 ? "+Inf" : "-Inf");
-    if (v == floor(v) && fabs(v) < 1e15)
-        return snprintf(buf, 32, "%.0f", v);
+    double a = fabs(v);
+    bool neg = signbit(v) != 0;
+    /* Integers: what "%.0f" prints ("-0" included), without printf. */
+    if (v == floor(v) && a < 1e15)
+        return format_fixed(buf, neg, (uint64_t)a, 0);
+    /*
+     * Few decimals (CPU seconds, ratios): the smallest k for which r/10^k,
+     * r integer < 10^15, divides back to exactly a. IEEE division rounds
+     * correctly, so that decimal has a as its nearest double, and having
+     * <= 15 significant digits it is what "%.15g" prints (fixed notation
+     * for 1e-4 <= a < 1e15) - the same answer as the search below, cheaper.
+     */
+    if (a >= 1e-4 && a < 1e15) {
+        for (int k = 1; k <= 15; k++) {
+            double m = a * p10[k];
+            if (m >= 1e15)
+                break;
+            double r = nearbyint(m);
+            if (r < 1e15 && r / p10[k] == a)
+                return format_fixed(buf, neg, (uint64_t)r, k);
+        }
+    }
     /* shortest of 15, 16, 17 significant digits that reads back exactly */
     int n = snprintf(buf, 32, "%.15g", v);
     if (strtod(buf, NULL) != v)
@@ -54,45 +118,92 @@ int vg_prom_format_value(double v, char *buf)
     return n;
 }
 
-static int put_value(vg_buf *b, double v)
+/* Per-family constants for writing its sample lines. */
+typedef struct line_fmt {
+    const char *name;
+    size_t name_len;
+    size_t n;                          /* label count */
+    const char *lnames[VG_MAX_LABELS];
+    size_t llens[VG_MAX_LABELS];
+} line_fmt;
+
+/* Write s (len bytes) escaped for a quoted label value; returns the end. */
+static char *escape_value(char *p, const char *s, size_t len)
 {
-    char tmp[32];
-    int n = vg_prom_format_value(v, tmp);
-    return vg_buf_append(b, tmp, (size_t)n);
+    size_t clean = strcspn(s, "\\\n\"");
+    memcpy(p, s, clean);
+    p += clean;
+    for (size_t i = clean; i < len; i++) {
+        char c = s[i];
+        if (c == '\\' || c == '"') {
+            *p++ = '\\';
+            *p++ = c;
+        } else if (c == '\n') {
+            *p++ = '\\';
+            *p++ = 'n';
+        } else {
+            *p++ = c;
+        }
+    }
+    return p;
 }
 
-static int put_labels(vg_buf *b, const vg_family *f, const char *const *values,
-                      const char *extra_name, const char *extra_value)
-{
-    size_t n = vg_family_nlabels(f);
-    if (n == 0 && !extra_name)
-        return 0;
-    if (vg_buf_putc(b, '{'))
-        return -1;
-    for (size_t i = 0; i < n; i++) {
-        if (i && vg_buf_putc(b, ','))
-            return -1;
-        if (vg_buf_puts(b, vg_family_label_name(f, i)) || vg_buf_puts(b, "=\"") ||
-            put_escaped(b, values[i], true) || vg_buf_putc(b, '"'))
-            return -1;
-    }
-    if (extra_name) {
-        if (n && vg_buf_putc(b, ','))
-            return -1;
-        if (vg_buf_puts(b, extra_name) || vg_buf_puts(b, "=\"") ||
-            vg_buf_puts(b, extra_value) || vg_buf_putc(b, '"'))
-            return -1;
-    }
-    return vg_buf_putc(b, '}');
-}
-
-static int put_line(vg_buf *b, const char *name, const char *suffix, const vg_family *f,
+/*
+ * One sample line: name[suffix]{labels[,xn="xv"]} value\n, written with a
+ * single reservation (escaping at most doubles a value) instead of an
+ * append per piece.
+ */
+static int put_line(vg_buf *b, const line_fmt *lf, const char *suffix,
                     const char *const *values, const char *xn, const char *xv, double v)
 {
-    if (vg_buf_puts(b, name) || (suffix && vg_buf_puts(b, suffix)) ||
-        put_labels(b, f, values, xn, xv) || vg_buf_putc(b, ' ') || put_value(b, v) ||
-        vg_buf_putc(b, '\n'))
+    size_t vlens[VG_MAX_LABELS];
+    size_t slen = suffix ? strlen(suffix) : 0;
+    size_t need = lf->name_len + slen + 2 + 32 + 2;
+    for (size_t i = 0; i < lf->n; i++) {
+        vlens[i] = strlen(values[i]);
+        need += lf->llens[i] + 4 + 2 * vlens[i];
+    }
+    size_t xnl = xn ? strlen(xn) : 0, xvl = xn ? strlen(xv) : 0;
+    need += xn ? xnl + xvl + 4 : 0;
+    if (vg_buf_reserve(b, need))
         return -1;
+    char *p = b->data + b->len;
+    memcpy(p, lf->name, lf->name_len);
+    p += lf->name_len;
+    if (slen) {
+        memcpy(p, suffix, slen);
+        p += slen;
+    }
+    if (lf->n || xn) {
+        *p++ = '{';
+        for (size_t i = 0; i < lf->n; i++) {
+            if (i)
+                *p++ = ',';
+            memcpy(p, lf->lnames[i], lf->llens[i]);
+            p += lf->llens[i];
+            *p++ = '=';
+            *p++ = '"';
+            p = escape_value(p, values[i], vlens[i]);
+            *p++ = '"';
+        }
+        if (xn) {
+            if (lf->n)
+                *p++ = ',';
+            memcpy(p, xn, xnl);
+            p += xnl;
+            *p++ = '=';
+            *p++ = '"';
+            memcpy(p, xv, xvl);
+            p += xvl;
+            *p++ = '"';
+        }
+        *p++ = '}';
+    }
+    *p++ = ' ';
+    p += vg_prom_format_value(v, p);
+    *p++ = '\n';
+    *p = '\0';
+    b->len = (size_t)(p - b->data);
     return 0;
 }
 
@@ -135,26 +246,34 @@ static int encode_family(vg_buf *b, const vg_family *f, bool om)
         vg_buf_puts(b, type_name(t, om)) || vg_buf_putc(b, '\n'))
         return -1;
 
+    line_fmt lf;
+    lf.name = name;
+    lf.name_len = strlen(name);
+    lf.n = vg_family_nlabels(f);
+    for (size_t i = 0; i < lf.n; i++) {
+        lf.lnames[i] = vg_family_label_name(f, i);
+        lf.llens[i] = strlen(lf.lnames[i]);
+    }
     vg_sample_iter it;
     vg_sample_view sv;
     vg_family_iter_init(f, &it);
     while (vg_family_iter_next(&it, &sv)) {
         if (t != VG_MT_HISTOGRAM) {
-            if (put_line(b, name, sample_suffix, f, sv.values, NULL, NULL, sv.value))
+            if (put_line(b, &lf, sample_suffix, sv.values, NULL, NULL, sv.value))
                 return -1;
             continue;
         }
-        char le[32];
+        char le[40];
         for (size_t i = 0; i < sv.nbuckets; i++) {
             vg_prom_format_value(sv.bounds[i], le);
             if (om && !strpbrk(le, ".eEIN"))
                 strcat(le, ".0"); /* OpenMetrics wants canonical floats for le */
-            if (put_line(b, name, "_bucket", f, sv.values, "le", le, (double)sv.cumulative[i]))
+            if (put_line(b, &lf, "_bucket", sv.values, "le", le, (double)sv.cumulative[i]))
                 return -1;
         }
-        if (put_line(b, name, "_bucket", f, sv.values, "le", "+Inf", (double)sv.count) ||
-            put_line(b, name, "_sum", f, sv.values, NULL, NULL, sv.sum) ||
-            put_line(b, name, "_count", f, sv.values, NULL, NULL, (double)sv.count))
+        if (put_line(b, &lf, "_bucket", sv.values, "le", "+Inf", (double)sv.count) ||
+            put_line(b, &lf, "_sum", sv.values, NULL, NULL, sv.sum) ||
+            put_line(b, &lf, "_count", sv.values, NULL, NULL, (double)sv.count))
             return -1;
     }
     return 0;

@@ -50,11 +50,17 @@ static void collect(vg_scrape *s, void *ud)
                                      "Watch restarts by resource and reason.", 2, l2);
     vg_family *fs = vg_scrape_family(s, "vigil_operator_informer_synced", VG_MT_GAUGE,
                                      "1 when the informer's cache has synced.", 1, l1);
+    vg_family *fe = vg_scrape_family(s, "vigil_operator_watch_events_total", VG_MT_COUNTER,
+                                     "Watch events decoded, by resource.", 1, l1);
+    vg_family *fb = vg_scrape_family(s, "vigil_operator_informer_bytes", VG_MT_GAUGE,
+                                     "Heap bytes of the informer's cached objects.", 1, l1);
     for (size_t i = 0; i < oi->n; i++) {
         kube_informer_stats st;
         kube_informer_stats_get(oi->infs[i].inf, &st);
         vg_family_add(fo, (double)st.objects, oi->infs[i].resource);
         vg_family_add(fs, st.synced ? 1.0 : 0.0, oi->infs[i].resource);
+        vg_family_add(fe, (double)st.events, oi->infs[i].resource);
+        vg_family_add(fb, (double)st.bytes, oi->infs[i].resource);
         for (int r = 0; r < KUBE_RESTART_COUNT; r++)
             vg_family_add(fr, (double)st.restarts[r], oi->infs[i].resource,
                           kube_restart_reason_name((kube_restart_reason)r));
@@ -82,6 +88,10 @@ int op_informers_new(const op_informers_opts *o, op_informers **out)
         {"nodes", &kube_gvr_nodes, KUBE_OBJ_NODE},
         {"leases", &kube_gvr_leases, KUBE_OBJ_LEASE},
     };
+    /* timeoutSeconds is whole seconds; a set timeout is at least 1 s */
+    unsigned watch_s = o->watch_timeout_s > 0 ? (unsigned)(o->watch_timeout_s + 0.5) : 0;
+    if (o->watch_timeout_s > 0 && !watch_s)
+        watch_s = 1;
     int rc = 0;
     for (size_t i = 0; i < NINF; i++) {
         op_inf *x = &oi->infs[i];
@@ -96,6 +106,10 @@ int op_informers_new(const op_informers_opts *o, op_informers **out)
             .field_selector = lease ? oi->lease_field : NULL,
             .transport = o->transport,
             .ws_token_subprotocol = o->ws_token_subprotocol,
+            .watch_min_s = watch_s,
+            .watch_max_s = watch_s,
+            .backoff_initial_s = o->backoff_initial_s,
+            .backoff_max_s = o->backoff_max_s,
             .handlers = {on_add, on_update, on_delete, x},
             .log = o->log,
         };
@@ -213,7 +227,8 @@ int op_informers_debug_json(op_informers *oi, vg_buf *out)
         kube_store_unlock(s);
         if (g.err)
             rc = g.err;
-        qsort(g.v, g.n, sizeof *g.v, cmp_key);
+        if (g.n) /* qsort(NULL, 0) is undefined */
+            qsort(g.v, g.n, sizeof *g.v, cmp_key);
         if (!rc)
             rc = vg_buf_printf(out, "%s{\"resource\":\"%s\",\"count\":%zu,\"last_rv\":", i ? "," : "",
                                oi->infs[i].resource, g.n);

@@ -30,6 +30,9 @@ typedef struct op_informers_opts {
     bool ws_token_subprotocol;
     const char *lease_ns;          /* the lease informer's scope */
     const char *lease_name;
+    double watch_timeout_s;        /* 0 = random 5-10 min */
+    double backoff_initial_s;      /* 0 = 0.8 s */
+    double backoff_max_s;          /* 0 = 30 s */
     op_wq *queue;                  /* keys go here; may be NULL */
     vg_log *log;
     vg_registry *reg;

@@ -38,6 +38,7 @@ struct op_leader {
     int64_t obs_acquire_us;
     int obs_transitions;
     bool have_obs;
+    double acquired_at;       /* when the winning acquire round started */
 };
 
 static double mono_s(void)
@@ -153,8 +154,25 @@ static void set_holder(op_leader *l, const char *h)
     }
 }
 
-/* One round: true when we hold the lease afterwards. */
-static bool try_acquire_or_renew(op_leader *l)
+/* One Lease request that gives up at deadline (monotonic s). */
+static int lease_call(op_leader *l, const char *method, bool named, const vg_buf *body, double deadline,
+                      kube_resp *resp)
+{
+    vg_buf path = VG_BUF_INIT;
+    int rc = kube_path(&path, &kube_gvr_leases, l->ns, named ? l->name : NULL, NULL);
+    if (rc == 0) {
+        kube_req req = {.method = method, .path = path.data, .body = body ? body->data : NULL,
+                        .body_len = body ? body->len : 0, .deadline_s = deadline};
+        rc = kube_client_do(l->c, &req, resp);
+    }
+    vg_buf_release(&path);
+    return rc;
+}
+
+/* One round, bounded by deadline (monotonic s): true when we hold the lease
+ * afterwards. A request still hanging at the deadline is abandoned, so a
+ * partitioned leader notices in time to step down. */
+static bool try_acquire_or_renew(op_leader *l, double deadline)
 {
     kube_resp resp;
     kube_resp_init(&resp);
@@ -162,11 +180,11 @@ static bool try_acquire_or_renew(op_leader *l)
     bool ok = false;
     int64_t now_us = kube_time_now_us();
     int dur = (int)(l->o.lease_duration_s + 0.5);
-    int rc = kube_get(l->c, &kube_gvr_leases, l->ns, l->name, NULL, &resp);
+    int rc = lease_call(l, "GET", true, NULL, deadline, &resp);
     if (rc == -ENOENT) {
         if (op_leader_lease_json(&body, l->ns, l->name, NULL, l->id, dur, now_us, now_us, 0))
             goto out;
-        rc = kube_create(l->c, &kube_gvr_leases, l->ns, NULL, NULL, body.data, body.len, &resp);
+        rc = lease_call(l, "POST", false, &body, deadline, &resp);
         if (rc == 0) {
             l->obs_time = mono_s();
             snprintf(l->obs_holder, sizeof l->obs_holder, "%s", l->id);
@@ -209,7 +227,7 @@ static bool try_acquire_or_renew(op_leader *l)
     kube_obj_free(lease);
     if (rc)
         goto out;
-    rc = kube_update(l->c, &kube_gvr_leases, l->ns, l->name, NULL, body.data, body.len, &resp);
+    rc = lease_call(l, "PUT", true, &body, deadline, &resp);
     if (rc == 0) {
         kube_obj *nl;
         if (kube_obj_decode(KUBE_OBJ_LEASE, resp.body.data, resp.body.len, &nl) == 0) {
@@ -240,7 +258,8 @@ static void release(op_leader *l)
     if (l->obs_rv[0] && op_leader_lease_json(&body, l->ns, l->name, l->obs_rv, "", 1, now_us, now_us, 0) == 0) {
         /* keep the transition count: read it back from the last record is not
          * needed, a release only clears the holder as client-go does */
-        int rc = kube_update(l->c, &kube_gvr_leases, l->ns, l->name, NULL, body.data, body.len, &resp);
+        /* bounded: shutdown must not hang on an unreachable server */
+        int rc = lease_call(l, "PUT", true, &body, mono_s() + l->o.retry_period_s, &resp);
         if (rc == 0)
             vg_log_info(l->o.log, "leader", "lease released", "lease", l->name);
         else
@@ -256,7 +275,8 @@ static void *run(void *arg)
     op_leader *l = arg;
     /* acquire */
     for (;;) {
-        if (try_acquire_or_renew(l))
+        l->acquired_at = mono_s();
+        if (try_acquire_or_renew(l, l->acquired_at + l->o.renew_deadline_s))
             break;
         double jitter = 1.0 + 0.2 * (double)rand_r(&l->seed) / RAND_MAX;
         if (!nap(l, l->o.retry_period_s * jitter))
@@ -268,11 +288,21 @@ static void *run(void *arg)
     if (l->o.on_started)
         l->o.on_started(l->o.ud);
     /* renew */
-    double last_renew = mono_s();
+    /* last_renew is when the last successful write was SENT: the server
+     * stored it no earlier, so others time our lease from a later point and
+     * we step down (last_renew + renew deadline) before it can expire for
+     * them (their observation + lease duration) */
+    double last_renew = l->acquired_at;
     bool released = false;
-    while (nap(l, l->o.retry_period_s)) {
-        if (try_acquire_or_renew(l)) {
-            last_renew = mono_s();
+    for (;;) {
+        /* never sleep past the renew deadline */
+        double left = last_renew + l->o.renew_deadline_s - mono_s();
+        if (!nap(l, left < l->o.retry_period_s ? (left > 0 ? left : 0) : l->o.retry_period_s))
+            break;
+        double sent = mono_s();
+        if (sent < last_renew + l->o.renew_deadline_s &&
+            try_acquire_or_renew(l, last_renew + l->o.renew_deadline_s)) {
+            last_renew = sent;
             continue;
         }
         if (mono_s() - last_renew >= l->o.renew_deadline_s) {

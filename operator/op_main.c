@@ -33,6 +33,9 @@ static const vg_opt_def op_opts[] = {
     {"kube.ws-token-subprotocol", VG_OPT_BOOL, "false", "WebSocket watches carry the bearer token as a subprotocol instead of a header", 0},
     {"kube.qps", VG_OPT_FLOAT, "20", "Client-side rate limit on API requests (queries per second)", 0},
     {"kube.burst", VG_OPT_INT, "30", "Client-side rate limit burst", 0},
+    {"kube.watch-timeout", VG_OPT_DURATION, "0s", "Watch timeoutSeconds asked of the server (0: random 5-10 min, as client-go)", 0},
+    {"kube.backoff-initial", VG_OPT_DURATION, "800ms", "First wait after a failed list or watch (doubles per failure)", 0},
+    {"kube.backoff-max", VG_OPT_DURATION, "30s", "Longest wait between failed lists or watches", 0},
 };
 
 /*
@@ -162,6 +165,9 @@ static void start_kube(op *o)
         .ws_token_subprotocol = vg_config_bool(cfg, "kube.ws-token-subprotocol"),
         .lease_ns = lns,
         .lease_name = lname,
+        .watch_timeout_s = vg_config_duration(cfg, "kube.watch-timeout"),
+        .backoff_initial_s = vg_config_duration(cfg, "kube.backoff-initial"),
+        .backoff_max_s = vg_config_duration(cfg, "kube.backoff-max"),
         .queue = o->queue,
         .log = log,
         .reg = reg,

@@ -137,12 +137,12 @@ static void clock_collect_sources(agent_ctx *ctx, vg_scrape *s)
         snprintf(device, sizeof device, "%zu", i);
         snprintf(rel, sizeof rel, "/devices/system/clocksource/%s/available_clocksource",
                  sorted[i]);
-        if (agent_read(ctx, AGENT_ROOT_SYS, rel) == 0 &&
+        if (agent_read_kept(ctx, AGENT_ROOT_SYS, rel) == 0 &&
             clock_parse_available(ctx->scratch.data, ctx->scratch.len, device, s) < 0)
             agent_ctx_parse_error(ctx, "time", "available_clocksource");
         snprintf(rel, sizeof rel, "/devices/system/clocksource/%s/current_clocksource",
                  sorted[i]);
-        if (agent_read(ctx, AGENT_ROOT_SYS, rel) == 0 &&
+        if (agent_read_kept(ctx, AGENT_ROOT_SYS, rel) == 0 &&
             clock_parse_current(ctx->scratch.data, ctx->scratch.len, device, s) < 0)
             agent_ctx_parse_error(ctx, "time", "current_clocksource");
     }

@@ -29,7 +29,7 @@ int proc_loadavg_parse(const char *buf, size_t len, vg_scrape *s)
 
 static int loadavg_collect(agent_ctx *ctx, void *state, vg_scrape *s)
 {
-    int rc = agent_read(ctx, AGENT_ROOT_PROC, "/loadavg");
+    int rc = agent_read_kept(ctx, AGENT_ROOT_PROC, "/loadavg");
     if (rc)
         return rc;
     rc = proc_loadavg_parse(ctx->scratch.data, ctx->scratch.len, s);

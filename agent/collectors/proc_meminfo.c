@@ -118,7 +118,7 @@ int proc_meminfo_parse(const char *buf, size_t len, vg_scrape *s, unsigned *skip
 
 static int meminfo_collect(agent_ctx *ctx, void *state, vg_scrape *s)
 {
-    int rc = agent_read(ctx, AGENT_ROOT_PROC, "/meminfo");
+    int rc = agent_read_kept(ctx, AGENT_ROOT_PROC, "/meminfo");
     if (rc)
         return rc;
     unsigned skipped = 0;

@@ -297,7 +297,7 @@ static int netstat_collect(agent_ctx *ctx, void *state, vg_scrape *s)
         agent_ctx_parse_error(ctx, "netstat", NETSTAT_OPT);
     int result = 0;
     for (int i = 0; i < 3; i++) {
-        int rc = agent_read(ctx, AGENT_ROOT_PROC, files[i]);
+        int rc = agent_read_kept(ctx, AGENT_ROOT_PROC, files[i]);
         if (rc) {
             if (i == 0)
                 return rc; /* nothing added yet: a clean failure */

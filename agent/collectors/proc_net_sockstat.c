@@ -98,7 +98,7 @@ static int sockstat_collect(agent_ctx *ctx, void *state, vg_scrape *s)
         page = 4096;
     int missing = 0;
     for (int i = 0; i < 2; i++) {
-        int rc = agent_read(ctx, AGENT_ROOT_PROC, files[i]);
+        int rc = agent_read_kept(ctx, AGENT_ROOT_PROC, files[i]);
         if (rc == -ENOENT) {
             missing++; /* IPv4 or IPv6 compiled out: not an error alone */
             continue;

@@ -118,7 +118,7 @@ static int pressure_collect(agent_ctx *ctx, void *state, vg_scrape *s)
     for (int r = PROC_PRESSURE_CPU; r <= PROC_PRESSURE_IRQ; r++) {
         if (r == PROC_PRESSURE_IRQ && ps && ps->irq_absent)
             break;
-        int rc = agent_read(ctx, AGENT_ROOT_PROC, files[r]);
+        int rc = agent_read_kept(ctx, AGENT_ROOT_PROC, files[r]);
         if (rc) {
             /* No PSI at all (cpu is read first): fail before adding anything. */
             if (r == PROC_PRESSURE_CPU)

@@ -461,7 +461,7 @@ static void cpu_release(void *state)
 static int cpu_collect(agent_ctx *ctx, void *state, vg_scrape *s)
 {
     cpu_collector *c = state;
-    int rc = agent_read(ctx, AGENT_ROOT_PROC, "/stat");
+    int rc = agent_read_kept(ctx, AGENT_ROOT_PROC, "/stat");
     if (rc)
         return rc;
     unsigned skipped = 0;
@@ -489,7 +489,7 @@ static int cpu_collect(agent_ctx *ctx, void *state, vg_scrape *s)
 
 static int stat_collect(agent_ctx *ctx, void *state, vg_scrape *s)
 {
-    int rc = agent_read(ctx, AGENT_ROOT_PROC, "/stat");
+    int rc = agent_read_kept(ctx, AGENT_ROOT_PROC, "/stat");
     if (rc)
         return rc;
     unsigned skipped = 0;

@@ -124,7 +124,7 @@ static int vmstat_collect(agent_ctx *ctx, void *state, vg_scrape *s)
     /* A reload may have changed the pattern; a bad one keeps the old filter. */
     if (field_filter_set(f, vmstat_pattern(ctx)))
         agent_ctx_parse_error(ctx, "vmstat", VMSTAT_OPT);
-    int rc = agent_read(ctx, AGENT_ROOT_PROC, "/vmstat");
+    int rc = agent_read_kept(ctx, AGENT_ROOT_PROC, "/vmstat");
     if (rc)
         return rc;
     unsigned skipped = 0;

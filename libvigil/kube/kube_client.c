@@ -69,6 +69,8 @@ static double mono_s(void)
     return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
 }
 
+double kube_mono_s(void) { return mono_s(); }
+
 void kube_resp_init(kube_resp *r)
 {
     memset(r, 0, sizeof *r);
@@ -474,7 +476,7 @@ static int setup(kube_client *c, CURL *h, const kube_req *req, const kube_creds 
 
 /* One attempt. Returns 0 when an HTTP answer arrived (any code), else -errno. */
 static int attempt(kube_client *c, const kube_req *req, kube_resp *resp, kube_stream_fn fn, void *ud,
-                   unsigned idle_timeout_s, volatile int *cancel, int *fn_rc)
+                   unsigned idle_timeout_s, volatile int *cancel, int *fn_rc, unsigned timeout_ms)
 {
     kube_creds cr;
     kube_creds_init(&cr);
@@ -499,7 +501,7 @@ static int attempt(kube_client *c, const kube_req *req, kube_resp *resp, kube_st
         curl_easy_setopt(h, CURLOPT_LOW_SPEED_LIMIT, 1L);
         curl_easy_setopt(h, CURLOPT_LOW_SPEED_TIME, (long)(idle_timeout_s ? idle_timeout_s : 600));
     } else {
-        curl_easy_setopt(h, CURLOPT_TIMEOUT_MS, (long)c->timeout_ms);
+        curl_easy_setopt(h, CURLOPT_TIMEOUT_MS, (long)(timeout_ms ? timeout_ms : c->timeout_ms));
     }
     double t0 = mono_s();
     CURLcode cc = curl_easy_perform(h);
@@ -552,19 +554,38 @@ static int finish(kube_resp *resp)
     return kube_status_errno((int)resp->code, resp->status.reason);
 }
 
+/* Time left before req's deadline in ms (0 = no deadline); -ETIMEDOUT when it passed. */
+static long left_ms(const kube_req *req, kube_resp *resp)
+{
+    if (req->deadline_s <= 0)
+        return 0;
+    double left = req->deadline_s - mono_s();
+    if (left < 0.001) {
+        snprintf(resp->error, sizeof resp->error, "deadline passed");
+        return -ETIMEDOUT;
+    }
+    return (long)(left * 1000) + 1;
+}
+
 int kube_client_do(kube_client *c, const kube_req *req, kube_resp *resp)
 {
     bool refreshed = false;
     resp->retries = 0;
     for (;;) {
         resp_reset(resp);
+        long ms = left_ms(req, resp);
+        if (ms < 0)
+            return (int)ms;
         int rc = kube_client_ratelimit_wait(c);
         if (rc) {
             snprintf(resp->error, sizeof resp->error, "client stopped");
             return rc;
         }
+        if ((ms = left_ms(req, resp)) < 0)
+            return (int)ms;
         int fnrc = 0;
-        rc = attempt(c, req, resp, NULL, NULL, 0, NULL, &fnrc);
+        rc = attempt(c, req, resp, NULL, NULL, 0, NULL, &fnrc,
+                     ms && (unsigned long)ms < c->timeout_ms ? (unsigned)ms : 0);
         if (rc)
             return rc;
         if (resp->code == 401 && !refreshed) {
@@ -574,9 +595,11 @@ int kube_client_do(kube_client *c, const kube_req *req, kube_resp *resp)
             continue;
         }
         bool retryable = resp->code == 429 || (resp->code >= 500 && resp->code < 600);
-        if (retryable && resp->retry_after_s > 0 && resp->retries < c->max_retries) {
+        double wait = fmin(resp->retry_after_s, c->max_retry_wait_s);
+        if (retryable && resp->retry_after_s > 0 && resp->retries < c->max_retries &&
+            (req->deadline_s <= 0 || mono_s() + wait < req->deadline_s)) {
             resp->retries++;
-            if ((rc = nap(c, fmin(resp->retry_after_s, c->max_retry_wait_s))))
+            if ((rc = nap(c, wait)))
                 return rc;
             continue;
         }
@@ -594,7 +617,7 @@ int kube_client_stream(kube_client *c, const kube_req *req, kube_stream_fn fn, v
         if (rc)
             return rc;
         int fnrc = 0;
-        rc = attempt(c, req, resp, fn, ud, idle_timeout_s, cancel, &fnrc);
+        rc = attempt(c, req, resp, fn, ud, idle_timeout_s, cancel, &fnrc, 0);
         if (rc == -ECANCELED || (cancel && *cancel) || atomic_load(&c->stopped))
             return -ECANCELED;
         if (rc)

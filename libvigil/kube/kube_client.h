@@ -100,7 +100,14 @@ typedef struct kube_req {
     const void *body;
     size_t body_len;
     const char *verb;          /* metric verb (LIST, WATCH...); NULL = method */
+    double deadline_s;         /* CLOCK_MONOTONIC seconds (kube_mono_s); 0 = none. The
+                                * rate-limit wait, the request and Retry-After retries all
+                                * end by then (-ETIMEDOUT): a leader's renewal must not
+                                * outlive its renew deadline */
 } kube_req;
+
+/* CLOCK_MONOTONIC in seconds, the clock of kube_req.deadline_s. */
+double kube_mono_s(void);
 
 /*
  * Perform req (rate limited; 401 and Retry-After retries as above).

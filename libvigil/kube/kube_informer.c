@@ -213,8 +213,8 @@ static int diff_new(void *ud, const kube_obj *o)
     const kube_obj *old = kube_store_get(d->other, o->meta.ns, o->meta.name);
     if (!old)
         emit_add(d->inf, o);
-    else if (strcmp(old->meta.rv, o->meta.rv) != 0)
-        emit_update(d->inf, old, o);
+    else if (strcmp(old->meta.rv, o->meta.rv) != 0 || strcmp(old->meta.uid, o->meta.uid) != 0)
+        emit_update(d->inf, old, o); /* a server that lost its history reuses RVs: the uid tells */
     return 0;
 }
 
@@ -448,7 +448,7 @@ static void *run(void *arg)
                 if (rc) {
                     vg_log_warn(inf->o.log, "kube", "list failed", "resource", inf->name, "error",
                                 resp.code ? resp.status.message : resp.error);
-                    if (!fail_wait(inf, resp.code == 429 ? resp.retry_after_s : 0))
+                    if (!fail_wait(inf, resp.retry_after_s))
                         break;
                     continue;
                 }
@@ -475,7 +475,7 @@ static void *run(void *arg)
                         inf->name);
             continue;
         }
-        if (rc == -ETIME || (rc == -ETIME && resp.code == 410)) {
+        if (rc == -ETIME) {
             /* expired in stream (ERROR 410) or refused with 410 */
             restart(inf, KUBE_RESTART_EXPIRED);
             inf->need_list = true;
@@ -530,7 +530,8 @@ static void *run(void *arg)
             vg_log_warn(inf->o.log, "kube", "watch failed", "resource", inf->name, "code",
                         resp.code ? (resp.code == 429 ? "429" : resp.status.reason) : "none", "error",
                         resp.error[0] ? resp.error : resp.status.message);
-            if (!fail_wait(inf, resp.code == 429 ? resp.retry_after_s : 0))
+            /* Retry-After comes with 429 and may come with 5xx: honour both */
+            if (!fail_wait(inf, resp.retry_after_s))
                 break;
             continue;
         }

@@ -11,6 +11,7 @@
 #include <errno.h>
 #include <libwebsockets.h>
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -33,11 +34,32 @@ typedef struct wsrun {
     bool done;
     bool error;
     bool cancelled;
+    bool peer_closed;    /* the server sent a close frame: a clean end */
     char errmsg[200];
+    struct lws_context *ctx;
+    atomic_bool stop_waker;
 } wsrun;
 
 static pthread_once_t log_once = PTHREAD_ONCE_INIT;
 static void quiet_lws(void) { lws_set_log_level(0, NULL); }
+
+/*
+ * lws_service's poll ignores our timers in some connection states (it was
+ * seen sleeping 30 s while connecting), so a helper thread wakes it every
+ * 200 ms with lws_cancel_service (thread-safe) for the cancel and idle
+ * checks of the run loop. No graceful close on cancel: lws would wait for
+ * the server's close reply; the context teardown drops the connection.
+ */
+static void *waker(void *arg)
+{
+    wsrun *r = arg;
+    struct timespec ts = {0, 200 * 1000 * 1000};
+    while (!atomic_load(&r->stop_waker)) {
+        nanosleep(&ts, NULL);
+        lws_cancel_service(r->ctx);
+    }
+    return NULL;
+}
 
 static int on_ws(struct lws *wsi, enum lws_callback_reasons reason, void *user, void *in, size_t len)
 {
@@ -68,14 +90,6 @@ static int on_ws(struct lws *wsi, enum lws_callback_reasons reason, void *user, 
     case LWS_CALLBACK_CLIENT_ESTABLISHED:
         r->res->started = true;
         r->resp->code = 101;
-        lws_set_timer_usecs(wsi, 200000);
-        break;
-    case LWS_CALLBACK_TIMER:
-        if ((r->cancel && *r->cancel) || kube_client_stopped(r->c)) {
-            r->cancelled = true;
-            return -1;
-        }
-        lws_set_timer_usecs(wsi, 200000);
         break;
     case LWS_CALLBACK_CLIENT_RECEIVE:
         if (r->rc)
@@ -115,6 +129,9 @@ static int on_ws(struct lws *wsi, enum lws_callback_reasons reason, void *user, 
         r->done = true;
         break;
     }
+    case LWS_CALLBACK_WS_PEER_INITIATED_CLOSE:
+        r->peer_closed = true;
+        break;
     case LWS_CALLBACK_CLIENT_CLOSED:
     case LWS_CALLBACK_CLOSED_CLIENT_HTTP:
         r->done = true;
@@ -257,11 +274,18 @@ int kube_ws_watch_run(kube_client *c, const kube_watch_opts *o, kube_event_fn fn
         rc = -ECONNREFUSED;
         goto out;
     }
+    r.ctx = ctx;
+    pthread_t wt;
+    bool have_waker = pthread_create(&wt, NULL, waker, &r) == 0;
     /* idle limit: a silent connection is dropped */
     unsigned idle = o->idle_timeout_s ? o->idle_timeout_s : (o->timeout_s ? o->timeout_s + 60 : 600);
     time_t last = time(NULL);
     uint64_t last_bytes = 0;
     while (!r.done) {
+        if ((cancel && *cancel) || kube_client_stopped(c)) {
+            r.cancelled = true;
+            break;
+        }
         if (lws_service(ctx, 0) < 0)
             break;
         if (res->bytes != last_bytes) {
@@ -272,6 +296,10 @@ int kube_ws_watch_run(kube_client *c, const kube_watch_opts *o, kube_event_fn fn
             r.error = true;
             break;
         }
+    }
+    if (have_waker) {
+        atomic_store(&r.stop_waker, true);
+        pthread_join(wt, NULL);
     }
     struct timespec t1;
     clock_gettime(CLOCK_MONOTONIC, &t1);
@@ -293,7 +321,10 @@ int kube_ws_watch_run(kube_client *c, const kube_watch_opts *o, kube_event_fn fn
     } else {
         rc = 0;
     }
-    res->cut = r.msg.len > 0;
+    /* a stream that stops without a close frame was cut, even between events */
+    res->cut = r.msg.len > 0 || (rc == 0 && res->started && !r.peer_closed);
+    if (res->cut && !resp->error[0])
+        snprintf(resp->error, sizeof resp->error, "WebSocket closed without a close frame");
 out:
     if (ctx)
         lws_context_destroy(ctx);

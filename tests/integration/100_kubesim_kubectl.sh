@@ -13,14 +13,48 @@ done
 grep -q "events.k8s.io/v1" "$TMP/ar" || fail "api-resources lacks events.k8s.io"
 ok "api-resources lists every resource"
 
-# get and get -o json on every resource
-for r in $(awk 'NR>1{print $1}' "$TMP/ar" | sort -u); do
-  kc get "$r" -A >/dev/null 2>"$TMP/err" || { cat "$TMP/err"; fail "kubectl get $r"; }
+# get and get -o json on every resource (group-qualified, so both Event APIs
+# count), each holding a known object: a CRD and a custom resource, and one
+# object of every other kind from every.yaml
+kc apply -f "$KS_FIX/crd.yaml" >/dev/null || fail "apply CRD"
+kc wait --for=condition=Established crd/widgets.example.com --timeout=10s >/dev/null || fail "CRD Established"
+kc apply -f "$KS_FIX/every.yaml" > "$TMP/every.out" 2>&1 || { cat "$TMP/every.out"; fail "apply every.yaml"; }
+[ "$(grep -c ' created$' "$TMP/every.out")" = "$(grep -c '^kind:' "$KS_FIX/every.yaml")" ] || { cat "$TMP/every.out"; fail "every object of every.yaml created"; }
+kc -n every rollout status deployment/every --timeout=30s >/dev/null || fail "every: deployment rolls out"
+kc -n every rollout status statefulset/every-sts --timeout=30s >/dev/null || fail "every: statefulset rolls out"
+kc -n every rollout status daemonset/every-ds --timeout=30s >/dev/null || fail "every: daemonset rolls out"
+node0=$(kc get nodes -o jsonpath='{.items[0].metadata.name}')
+kc api-resources -o name > "$TMP/arn" || fail "api-resources -o name"
+n=0
+for r in $(cat "$TMP/arn"); do
+  case $r in  # what the table must show: a name, or for events reason and object
+    namespaces) want=every;; nodes) want=$node0;; customresourcedefinitions.*) want=widgets.example.com;;
+    pods|replicasets.apps) want='every-[a-z0-9]';; events|events.events.k8s.io) want='pod/every';;
+    *) want=every;;
+  esac
+  kc get "$r" -A > "$TMP/table" 2>"$TMP/err" || { cat "$TMP/err"; fail "kubectl get $r"; }
+  head -1 "$TMP/table" | grep -q "NAME\|LAST SEEN" || fail "get $r: no table header: $(head -1 "$TMP/table")"
+  grep -Eq "(^| )$want" "$TMP/table" || { cat "$TMP/table"; fail "get $r: table lacks $want"; }
   kc get "$r" -A -o json > "$TMP/out.json" || fail "kubectl get $r -o json"
-  python3 -c 'import json,sys; d=json.load(open(sys.argv[1])); assert d["kind"]=="List" and isinstance(d["items"],list)' "$TMP/out.json" || fail "get $r -o json not a List"
+  python3 - "$TMP/out.json" "$r" "$want" <<'PY' || fail "get $r -o json"
+import json, re, sys
+d = json.load(open(sys.argv[1])); r, want = sys.argv[2], sys.argv[3]
+assert d["kind"] == "List" and d["items"], d.get("kind")
+names = [i["metadata"]["name"] for i in d["items"]]
+if want == "pod/every":
+    assert any(i.get("involvedObject", i.get("regarding", {})).get("name") == "every" for i in d["items"]), names
+else:
+    assert any(re.match(want, n) for n in names), (want, names)
+assert all(i.get("kind") and i.get("apiVersion") and i["metadata"].get("resourceVersion") and i["metadata"].get("uid") for i in d["items"])
+PY
+  n=$((n + 1))
 done
-kc get events.events.k8s.io -A -o json >/dev/null || fail "get events.k8s.io events"
-ok "get and get -o json on every resource"
+[ "$n" -ge 17 ] || fail "only $n resources listed"
+grep -q '^widgets.example.com$' "$TMP/arn" || fail "custom resource in api-resources -o name"
+grep -Eq "^every-sts-0 +1/1 +Running +0 " <(kc -n every get pods) || fail "pod table: NAME READY 1/1 STATUS Running RESTARTS 0"
+grep -Eq "^every +1/1 +1 +1 " <(kc -n every get deployment) || fail "deployment table: READY UP-TO-DATE AVAILABLE"
+grep -Eq "Normal +Pulled +pod/every +Pulled image" <(kc -n every get events.events.k8s.io) || fail "events.k8s.io table: TYPE REASON OBJECT MESSAGE"
+ok "get and get -o json on all $n resources (with a custom resource), each showing its object"
 
 # imperative creates: kubectl 1.32 sends these bodies as protobuf
 kc create namespace team-a >/dev/null || fail "create namespace"
@@ -47,7 +81,7 @@ kc get nodes -o json | python3 -c 'import json,sys; d=json.load(sys.stdin); asse
 # watch deployments in the background while we work
 kc get deployments --watch --output-watch-events -o json > "$TMP/watch.json" 2>"$TMP/watch.err" &
 WPID=$!; PIDS+=("$WPID")
-sleep 0.5
+# no wait needed: an apply before kubectl's list shows up as ADDED from the list
 
 kc apply -f "$REPO/tests/fixtures/kubesim/deploy.yaml" | grep -q "deployment.apps/web created" || fail "apply deployment"
 kc apply -f "$REPO/tests/fixtures/kubesim/deploy.yaml" | grep -q "unchanged" || fail "second apply is unchanged"
@@ -95,7 +129,8 @@ for i in $(seq 1 50); do [ "$(kc get pods -l app=web -o name | wc -l)" = 0 ] && 
 kc get deployment web 2>&1 | grep -q NotFound || fail "deployment gone"
 ok "delete with garbage collection of replicasets and pods"
 
-sleep 0.5; kill "$WPID" 2>/dev/null; wait "$WPID" 2>/dev/null
+for i in $(seq 1 100); do grep -q '"DELETED"' "$TMP/watch.json" && break; sleep 0.1; done
+kill "$WPID" 2>/dev/null; wait "$WPID" 2>/dev/null
 python3 - "$TMP/watch.json" <<'PY' || fail "watch events"
 import json,sys
 txt=open(sys.argv[1]).read()

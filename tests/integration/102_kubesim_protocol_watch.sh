@@ -17,6 +17,7 @@ lst = get("/api/v1/namespaces/default/configmaps").json()
 rv = lst["metadata"]["resourceVersion"]
 
 # 1: chunked JSON lines, typed events
+t0 = time.time()
 w = Watch("/api/v1/namespaces/default/configmaps?watch=1&timeoutSeconds=2")
 check(w.status == 200, "1: watch answers 200")
 check(w.headers.get("transfer-encoding") == "chunked", "1: Transfer-Encoding: chunked")
@@ -26,7 +27,9 @@ check(all(set(e) == {"type", "object"} for e in evs), "1: each event is {type, o
 # 4: RV unset -> synthetic ADDED for every object
 check([e["type"] for e in evs] == ["ADDED"] * 3, "4: RV unset gives one ADDED per object: %s" % [e["type"] for e in evs])
 # 2: timeoutSeconds ends the stream cleanly
-check(w.ended_clean, "2: timeoutSeconds=2 ended the stream with the last chunk")
+el = time.time() - t0
+check(w.ended_clean and 1.8 <= el < 4, "2: timeoutSeconds=2 ended the stream with the last chunk after %.2fs" % el)
+check(all(c.endswith(b"\n") and c.count(b"\n") == 1 for c in w.chunk_log), "1: each event is one JSON line (one per chunk)")
 
 # 4: RV "0" like unset; RV=N starts exactly after N without synthetic events
 w0 = Watch("/api/v1/namespaces/default/configmaps?watch=1&resourceVersion=0&timeoutSeconds=1")
@@ -44,6 +47,13 @@ w = Watch("/api/v1/namespaces/default/configmaps?watch=1&labelSelector=grp%%3Da&
 request("PATCH", "/api/v1/namespaces/default/configmaps/c1", {"metadata": {"labels": {"grp": "z"}}}, ctype="application/merge-patch+json")
 evs = list(w.events(seconds=4))
 check([e["type"] for e in evs] == ["DELETED"], "selector: an object leaving the selector arrives as DELETED: %s" % [e["type"] for e in evs])
+check(evs and evs[0]["object"]["metadata"]["labels"] == {"grp": "a"} and int(evs[0]["object"]["metadata"]["resourceVersion"]) > int(rv),
+      "selector: the DELETED carries the last state inside the selector, at the new RV")
+w = Watch("/api/v1/namespaces/default/configmaps?watch=1&labelSelector=grp%%3Da&resourceVersion=%s&timeoutSeconds=1" % evs[0]["object"]["metadata"]["resourceVersion"])
+request("PATCH", "/api/v1/namespaces/default/configmaps/c1", {"metadata": {"labels": {"grp": "a"}}}, ctype="application/merge-patch+json")
+evs = list(w.events(seconds=4))
+check([(e["type"], e["object"]["metadata"]["name"]) for e in evs] == [("ADDED", "c1")], "selector: an object entering the selector arrives as ADDED: %s" % [e["type"] for e in evs])
+rv = get("/api/v1/namespaces/default/configmaps").json()["metadata"]["resourceVersion"]
 
 # 3: bookmarks only on request, carrying only kind/apiVersion/metadata.resourceVersion
 w = Watch("/api/v1/namespaces/default/configmaps?watch=1&resourceVersion=%s&timeoutSeconds=1" % rv)
@@ -57,27 +67,42 @@ if bms:
           "3: bookmark object carries only kind, apiVersion, metadata.resourceVersion: %s" % o)
 
 # 7: streaming list
-w = Watch("/api/v1/namespaces/default/configmaps?watch=1&sendInitialEvents=true&resourceVersionMatch=NotOlderThan&allowWatchBookmarks=true&timeoutSeconds=2")
-evs = list(w.events(seconds=5))
+w = Watch("/api/v1/namespaces/default/configmaps?watch=1&sendInitialEvents=true&resourceVersionMatch=NotOlderThan&allowWatchBookmarks=true&timeoutSeconds=3")
+evs = list(w.events(limit=3, seconds=5))
 types = [e["type"] for e in evs]
-check(types[:3] == ["ADDED", "ADDED", "BOOKMARK"], "7: initial ADDED events then a BOOKMARK: %s" % types)
-if len(evs) >= 3:
+check(types == ["ADDED", "ADDED", "BOOKMARK"], "7: initial ADDED events then a BOOKMARK: %s" % types)
+if len(evs) == 3:
     check(evs[2]["object"]["metadata"].get("annotations", {}).get("k8s.io/initial-events-end") == "true", "7: bookmark has k8s.io/initial-events-end: \"true\"")
+request("POST", "/api/v1/namespaces/default/configmaps", cm("live"))
+evs = [e for e in w.events(seconds=5) if e["type"] != "BOOKMARK"]
+check([(e["type"], e["object"]["metadata"]["name"]) for e in evs] == [("ADDED", "live")] and w.ended_clean, "7: then live events on the same stream")
+request("DELETE", "/api/v1/namespaces/default/configmaps/live")
 request("POST", "/api/v1/namespaces", {"metadata": {"name": "empty"}})
 w = Watch("/api/v1/namespaces/empty/configmaps?watch=1&sendInitialEvents=true&resourceVersionMatch=NotOlderThan&allowWatchBookmarks=true&timeoutSeconds=1")
 evs = list(w.events(seconds=4))
 check([e["type"] for e in evs][:1] == ["BOOKMARK"] and evs[0]["object"]["metadata"]["annotations"]["k8s.io/initial-events-end"] == "true",
       "7: the end bookmark is sent for an empty initial set")
 r = get("/api/v1/namespaces/default/configmaps?watch=1&sendInitialEvents=true&allowWatchBookmarks=true")
-check(r.status == 422 and r.json()["reason"] == "Invalid", "7: sendInitialEvents without resourceVersionMatch=NotOlderThan is 422 Invalid")
+check(r.status == 422 and r.json()["reason"] == "Invalid" and r.json()["details"]["causes"][0]["field"] == "resourceVersionMatch",
+      "7: sendInitialEvents without resourceVersionMatch=NotOlderThan is 422 Invalid")
+r = get("/api/v1/namespaces/default/configmaps?watch=1&sendInitialEvents=false")
+check(r.status == 422, "7: sendInitialEvents=false also needs resourceVersionMatch=NotOlderThan (422)")
+now = get("/api/v1/namespaces/default/configmaps").json()["metadata"]["resourceVersion"]
+r = get("/api/v1/namespaces/default/configmaps?watch=1&sendInitialEvents=false&resourceVersionMatch=NotOlderThan&resourceVersion=%s&timeoutSeconds=1" % now)
+check(r.status == 200 and b"ADDED" not in r.body, "7: sendInitialEvents=false with NotOlderThan is a plain watch from the RV")
+r = get("/api/v1/namespaces/default/configmaps?watch=1&resourceVersionMatch=NotOlderThan&resourceVersion=%s" % rv)
+check(r.status == 422, "7: resourceVersionMatch on a watch without sendInitialEvents -> 422")
 
 # 6: too large RV -> 504 Timeout, cause ResourceVersionTooLarge, Retry-After
 cur = int(get("/api/v1/namespaces/default/configmaps").json()["metadata"]["resourceVersion"])
 for p in ["/api/v1/namespaces/default/configmaps?watch=1&resourceVersion=%d" % (cur + 1000),
           "/api/v1/namespaces/default/configmaps?resourceVersion=%d" % (cur + 1000),
           "/api/v1/namespaces/default/configmaps/c0?resourceVersion=%d" % (cur + 1000)]:
+    t0 = time.time()
     r = get(p)
+    el = time.time() - t0
     st = r.json() if r.body else {}
+    check(el >= 0.25, "6: the server waited (%.2fs of --too-large-wait-ms=300) before giving up" % el)
     check(r.status == 504 and st.get("reason") == "Timeout" and st["details"]["causes"][0]["reason"] == "ResourceVersionTooLarge"
           and "retry-after" in r.headers, "6: future RV -> 504 ResourceVersionTooLarge (%s)" % p.split("?")[0])
 # a future RV that arrives while waiting is served
@@ -105,6 +130,9 @@ if evs:
     check(o["kind"] == "Status" and o["code"] == 410 and o["reason"] == "Expired" and o["status"] == "Failure"
           and o["message"].startswith("too old resource version: %d (" % old), "5: ERROR object is Status 410 Expired: %s" % o)
 check(w.ended_clean, "5: stream closed after the ERROR")
+r = get("/api/v1/namespaces/default/configmaps?resourceVersion=%d&resourceVersionMatch=Exact" % old)
+check(r.status == 200, "5: an RV only out of the watch window can still be listed (Exact): not compacted yet")
+request("POST", "/_sim/compact", {})
 r = get("/api/v1/namespaces/default/configmaps?resourceVersion=%d&resourceVersionMatch=Exact" % old)
 check(r.status == 410 and r.json()["reason"] == "Expired", "5: list with an exact compacted RV is a plain HTTP 410")
 

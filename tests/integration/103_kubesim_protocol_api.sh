@@ -33,8 +33,8 @@ while True:
         request("POST", NS + "/configmaps", cm("pz"))  # a write between pages
 check(pages == 3 and len(rvs) == 1, "9: 3 pages, every page carries the first page's RV (%d pages, RVs %s)" % (pages, rvs))
 check(names[:7] == ["p%d" % i for i in range(7)], "9: pages cover every item once, in order")
-time.sleep(3.1)  # tokens live 2 s here
-r = get(NS + "/configmaps?limit=3&continue=" + urllib.parse.quote(first_token))
+# tokens live 2 s here (--continue-ttl=2)
+r = wait_until(lambda: (lambda r: r.status != 200 and r)(get(NS + "/configmaps?limit=3&continue=" + urllib.parse.quote(first_token))), 5)
 d = r.json()
 check(r.status == 410 and d["reason"] == "Expired" and d["message"].startswith("The provided continue parameter is too old to display a consistent list result."),
       "9: expired continue token -> 410 Expired")
@@ -73,7 +73,19 @@ check(r.status == 200 and int(r.json()["metadata"]["resourceVersion"]) >= cur - 
 r = get(NS + "/configmaps?resourceVersionMatch=NotOlderThan")
 check(r.status == 422 and r.json()["reason"] == "Invalid", "10: resourceVersionMatch without resourceVersion -> 422")
 r = get(NS + "/configmaps?resourceVersion=1&resourceVersionMatch=NotOlderThan&continue=" + urllib.parse.quote(fresh))
-check(r.status == 422, "10: resourceVersionMatch with continue -> 422")
+check(r.status == 422 and r.json()["details"]["causes"][0]["field"] == "resourceVersionMatch", "10: resourceVersionMatch with continue -> 422")
+r = get(NS + "/configmaps?resourceVersion=%d&continue=%s" % (cur, urllib.parse.quote(fresh)))
+check(r.status == 400 and r.json()["reason"] == "BadRequest" and r.json()["message"] == "specifying resource version is not allowed when using continue",
+      "10: resourceVersion with continue -> 400 BadRequest")
+t3 = get(NS + "/configmaps?limit=2").json()["metadata"]["continue"]
+check(get(NS + "/configmaps?resourceVersion=0&limit=2&continue=" + urllib.parse.quote(t3)).status == 200, "10: resourceVersion=0 with continue is allowed")
+r = get(NS + "/configmaps?resourceVersion=0&resourceVersionMatch=Exact")
+check(r.status == 422, "10: resourceVersionMatch=Exact with resourceVersion=0 -> 422")
+r = get(NS + "/configmaps?resourceVersion=%d&resourceVersionMatch=Exact" % cur)
+check(r.status == 200 and r.json()["metadata"]["resourceVersion"] == str(cur), "10: Exact within the window answers at that RV")
+r = get(NS + "/configmaps?resourceVersion=%d&resourceVersionMatch=Sometime" % cur)
+check(r.status == 422, "10: unknown resourceVersionMatch -> 422")
+check(get(NS + "/configmaps?resourceVersion=abc").status == 400, "10: malformed resourceVersion -> 400")
 
 # 11: stale PUT -> 409 Conflict
 o = get(NS + "/configmaps/p1").json()
@@ -82,7 +94,11 @@ check(request("PUT", NS + "/configmaps/p1", o).status == 200, "11: PUT with curr
 r = request("PUT", NS + "/configmaps/p1", o)
 d = r.json()
 check(r.status == 409 and d["reason"] == "Conflict" and "the object has been modified; please apply your changes to the latest version and try again" in d["message"]
-      and d["details"]["name"] == "p1" and d["details"]["kind"] == "configmaps", "11: stale RV -> 409 Conflict with details")
+      and d["details"]["name"] == "p1" and d["details"]["kind"] == "configmaps" and d["details"].get("group", "") == "", "11: stale RV -> 409 Conflict with details")
+o = get(NS + "/configmaps/p1").json()
+del o["metadata"]["resourceVersion"]
+o["data"]["k"] = "unconditional"
+check(request("PUT", NS + "/configmaps/p1", o).status == 200, "11: PUT without a resourceVersion is unconditional")
 
 # 12: PATCH types
 r = request("PATCH", NS + "/configmaps/p2", [{"op": "replace", "path": "/data/k", "value": "jp"}], ctype="application/json-patch+json")
@@ -152,8 +168,8 @@ for res, name in [("deployments", "sc"), ("statefulsets", "ss")]:
     r = request("PUT", p, sc)
     check(r.status == 409 and r.json()["reason"] == "Conflict", "14: PUT %s/scale with a stale RV -> 409" % res)
     check(get("/apis/apps/v1/namespaces/default/%s/%s" % (res, name)).json()["spec"]["replicas"] == 3, "14: %s spec.replicas follows /scale" % res)
-time.sleep(1.5)
-check(get("/apis/apps/v1/namespaces/default/statefulsets/ss/scale").json()["status"]["replicas"] == 3, "14: statefulset status.replicas reaches 3")
+check(wait_until(lambda: get("/apis/apps/v1/namespaces/default/statefulsets/ss/scale").json()["status"]["replicas"] == 3, 10),
+      "14: statefulset status.replicas reaches 3")
 pods = [p["metadata"]["name"] for p in get(NS + "/pods?labelSelector=app%3Dss").json()["items"]]
 check(sorted(pods) == ["ss-0", "ss-1", "ss-2"], "statefulset pods are ordinal: %s" % pods)
 
@@ -176,6 +192,12 @@ check(g["status"] == {"s": 3} and g["spec"] == {"a": 2} and g["metadata"]["gener
 g["metadata"]["labels"] = {"x": "y"}
 g = request("PUT", G + "/g", g).json()
 check(g["metadata"]["generation"] == 2, "15: metadata-only change keeps generation")
+r = request("PATCH", G + "/g", {"spec": {"a": 3}}, ctype="application/strategic-merge-patch+json")
+check(r.status == 415 and r.json()["reason"] == "UnsupportedMediaType", "12: strategic merge patch on a custom resource -> 415")
+r = request("PATCH", G + "/g", {"spec": {"a": 3}}, ctype="application/merge-patch+json")
+check(r.status == 200 and r.json()["spec"] == {"a": 3} and r.json()["metadata"]["generation"] == 3, "12: merge patch on a custom resource")
+r = request("PATCH", G + "/g/status", {"status": {"s": 4}, "spec": {"a": 100}}, ctype="application/merge-patch+json")
+check(r.status == 200 and r.json()["status"] == {"s": 4} and r.json()["spec"] == {"a": 3}, "15: PATCH to /status changes only .status")
 
 # 16: eviction
 def pod(name, labels):
@@ -202,12 +224,16 @@ r = request("POST", NS + "/pods/e1/eviction", ev("e1")); d = r.json()
 check(r.status == 429 and d["reason"] == "TooManyRequests" and d["message"] == "Cannot evict pod as it would violate the pod's disruption budget."
       and d["details"]["causes"][0]["reason"] == "DisruptionBudget", "16: budget exhausted -> 429 with cause DisruptionBudget")
 request("POST", "/_sim/action", {"action": "pod-not-ready", "pod": "e1"})
-time.sleep(0.2)
+check(wait_until(lambda: not ready("e1"), 5), "16: e1 NotReady")
+check(wait_until(lambda: get("/apis/policy/v1/namespaces/default/poddisruptionbudgets/evp").json().get("status", {}).get("currentHealthy") == 1, 5),
+      "16: PDB status counts 1 healthy pod")
 r = request("POST", NS + "/pods/e1/eviction", ev("e1"))
 check(r.status == 429, "16: IfHealthyBudget (default) refuses a not-Ready pod while the budget is not met")
 request("PATCH", "/apis/policy/v1/namespaces/default/poddisruptionbudgets/evp", {"spec": {"unhealthyPodEvictionPolicy": "AlwaysAllow"}}, ctype="application/merge-patch+json")
 r = request("POST", NS + "/pods/e1/eviction", ev("e1"))
 check(r.status == 201, "16: unhealthyPodEvictionPolicy AlwaysAllow evicts the not-Ready pod")
+r = request("POST", NS + "/pods/e2/eviction", ev("e2"))
+check(r.status == 429, "16: AlwaysAllow still protects the Ready pods of an exhausted budget (429)")
 pdb2 = json.loads(json.dumps(pdb).replace("evp", "evp2"))
 request("POST", "/apis/policy/v1/namespaces/default/poddisruptionbudgets", pdb2)
 r = request("POST", NS + "/pods/e2/eviction", ev("e2"))
@@ -215,18 +241,26 @@ check(r.status == 500 and "more than one PodDisruptionBudget" in r.json()["messa
 check(request("POST", NS + "/pods/nope/eviction", ev("nope")).status == 404, "16: evicting a missing pod -> 404")
 
 # 17: rollout restart of a paused deployment does not roll
-request("PATCH", "/apis/apps/v1/namespaces/default/deployments/sc", {"spec": {"paused": True}}, ctype="application/merge-patch+json")
-time.sleep(0.3)
+D = "/apis/apps/v1/namespaces/default/deployments/sc"
+def observed():
+    d = get(D).json()
+    return d.get("status", {}).get("observedGeneration") == d["metadata"]["generation"]
+request("PATCH", D, {"spec": {"paused": True}}, ctype="application/merge-patch+json")
+check(wait_until(observed, 5), "17: the controller observed the pause")
 rs_before = len(get("/apis/apps/v1/namespaces/default/replicasets?labelSelector=app%3Dsc").json()["items"])
 request("PATCH", "/apis/apps/v1/namespaces/default/deployments/sc",
         {"spec": {"template": {"metadata": {"annotations": {"kubectl.kubernetes.io/restartedAt": "2025-01-01T00:00:00Z"}}}}},
         ctype="application/strategic-merge-patch+json")
-time.sleep(0.5)
+check(wait_until(observed, 5), "17: the controller observed the template change")
 rs_after = len(get("/apis/apps/v1/namespaces/default/replicasets?labelSelector=app%3Dsc").json()["items"])
 check(rs_before == rs_after == 1, "17: a paused deployment does not roll on a template change")
-request("PATCH", "/apis/apps/v1/namespaces/default/deployments/sc", {"spec": {"paused": False}}, ctype="application/merge-patch+json")
-time.sleep(0.5)
-check(len(get("/apis/apps/v1/namespaces/default/replicasets?labelSelector=app%3Dsc").json()["items"]) == 2, "17: resuming rolls a new replicaset")
+request("PATCH", D, {"spec": {"paused": False}}, ctype="application/merge-patch+json")
+check(wait_until(lambda: len(get("/apis/apps/v1/namespaces/default/replicasets?labelSelector=app%3Dsc").json()["items"]) == 2, 5),
+      "17: resuming rolls a new replicaset")
+tmpl = get(D).json()["spec"]["template"]["metadata"]["annotations"]["kubectl.kubernetes.io/restartedAt"]
+new_rs = [x for x in get("/apis/apps/v1/namespaces/default/replicasets?labelSelector=app%3Dsc").json()["items"]
+          if x["spec"]["template"]["metadata"].get("annotations", {}).get("kubectl.kubernetes.io/restartedAt") == tmpl]
+check(len(new_rs) == 1 and new_rs[0]["metadata"]["annotations"]["deployment.kubernetes.io/revision"] == "2", "17: the new replicaset carries the restartedAt template, revision 2")
 done()
 PY
 rc=$?

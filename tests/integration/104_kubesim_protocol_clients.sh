@@ -115,8 +115,9 @@ evs = list(w.events(seconds=4))
 check(len(evs) == 1 and evs[0]["type"] == "ERROR" and evs[0]["object"]["code"] == 410, "26: watch from an expired RV gets ERROR 410")
 r = get(NS + "/configmaps?resourceVersion=%d&resourceVersionMatch=NotOlderThan" % last)
 check(r.status == 200 and int(r.json()["metadata"]["resourceVersion"]) > last, "26: relist NotOlderThan the last RV is served")
+request("POST", "/_sim/compact", {})
 r = get(NS + "/configmaps?resourceVersion=%d&resourceVersionMatch=Exact" % last)
-check(r.status == 410, "26: an Exact relist at the compacted RV is 410")
+check(r.status == 410, "26: an Exact relist at a compacted RV is 410")
 r = get(NS + "/configmaps")
 check(r.status == 200 and len(r.json()["items"]) == 3, "26: relist with RV unset")
 done()
@@ -128,6 +129,27 @@ if command -v kubectl >/dev/null 2>&1; then
   kc get ns default >/dev/null || fail "22: kubectl with the tokenFile user (after rotation)"
   kc --context=kubesim-cert get ns default >/dev/null || fail "22: kubectl with the client-certificate user"
   ok "22: kubeconfig token-file and certificate contexts work with kubectl"
+  # exec credential plugins: one answering a token, one a client certificate
+  cat > "$TMP/exec-token.sh" <<EOF
+#!/bin/sh
+printf '{"apiVersion":"client.authentication.k8s.io/v1","kind":"ExecCredential","status":{"token":"%s","expirationTimestamp":"2099-01-01T00:00:00Z"}}' "\$(cat "$KS_TOKEN_FILE")"
+EOF
+  cat > "$TMP/exec-cert.sh" <<EOF
+#!/bin/sh
+exec python3 -c 'import json; print(json.dumps({"apiVersion":"client.authentication.k8s.io/v1","kind":"ExecCredential","status":{"clientCertificateData":open("$KS_KUBECONFIG.client.crt").read(),"clientKeyData":open("$KS_KUBECONFIG.client.key").read()}}))'
+EOF
+  chmod +x "$TMP/exec-token.sh" "$TMP/exec-cert.sh"
+  for u in token cert; do  # a kubeconfig (JSON is YAML) with only the exec user
+    cat > "$TMP/kc-exec-$u" <<EOF
+{"apiVersion": "v1", "kind": "Config", "current-context": "x",
+ "clusters": [{"name": "x", "cluster": {"server": "$KS_URL", "certificate-authority": "$KS_KUBECONFIG.ca.crt"}}],
+ "users": [{"name": "x", "user": {"exec": {"apiVersion": "client.authentication.k8s.io/v1", "command": "$TMP/exec-$u.sh",
+                                           "interactiveMode": "Never"}}}],
+ "contexts": [{"name": "x", "context": {"cluster": "x", "user": "x", "namespace": "default"}}]}
+EOF
+    KUBECONFIG="$TMP/kc-exec-$u" kc get ns default >/dev/null || fail "22: kubectl with an exec plugin giving a $u"
+  done
+  ok "22: exec credential plugins (client.authentication.k8s.io/v1: a token, a client certificate) work with kubectl"
 fi
 
 # 21: IPv6 listen address, bracketed in the kubeconfig

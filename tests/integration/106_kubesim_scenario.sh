@@ -9,10 +9,12 @@ ks_py <<'PY'
 import time
 from kslib import *
 
-def conds(o):
-    return {c["type"]: c["status"] for c in o.get("status", {}).get("conditions", [])}
 t0 = time.time()
-time.sleep(0.8)
+def started():
+    ps = {p["metadata"]["name"]: p for p in get("/api/v1/pods").json()["items"]}
+    return ("db-1" in ps and "solo" in ps and conds(ps["solo"]).get("Ready") == "True"
+            and len([p for p in ps.values() if p["metadata"]["labels"].get("app") == "agent" and p["spec"].get("nodeName")]) == 3)
+check(wait_until(started, 3), "scenario world up within 3 s")
 nodes = sorted(n["metadata"]["name"] for n in get("/api/v1/nodes").json()["items"])
 check(nodes == ["node-a", "worker-0", "worker-1"], "nodes from the scenario: %s" % nodes)
 check(get("/api/v1/nodes/node-a").json()["metadata"]["labels"]["zone"] == "a", "node labels")
@@ -24,8 +26,18 @@ solo = pods.get("solo", {})
 check(solo.get("status", {}).get("phase") == "Running" and conds(solo).get("Ready") == "True", "bare pod Pending -> Running -> Ready")
 check(get("/api/v1/namespaces/default/secrets").status == 429, "scenario fault: 429 on the first secrets list")
 check(time.time() - t0 < 3.2, "first checks ran before the timed events")
-time.sleep(max(0, 4.9 - (time.time() - t0)))
+def crashed():
+    p = get("/api/v1/namespaces/default/pods/solo").json()
+    return ({c["name"]: c for c in p["status"]["containerStatuses"]}["main"]["restartCount"] == 3
+            and conds(get("/api/v1/nodes/worker-1").json())["Ready"] == "Unknown"
+            and get("/api/v1/namespaces/default/configmaps/late").status == 200)
+check(wait_until(crashed, 8), "timed events happened")
 solo = get("/api/v1/namespaces/default/pods/solo").json()
+import calendar
+ts = lambda v: calendar.timegm(time.strptime(v[:19], "%Y-%m-%dT%H:%M:%S"))
+born = ts(get("/api/v1/nodes/node-a").json()["metadata"]["creationTimestamp"])
+late = ts(get("/api/v1/namespaces/default/configmaps/late").json()["metadata"]["creationTimestamp"])
+check(3 <= late - born <= 6, "timed events at their time: the 4200ms create came %ds after start" % (late - born))
 cs = {c["name"]: c for c in solo["status"]["containerStatuses"]}
 m = cs["main"]
 check(m["restartCount"] == 3, "crash: restartCount grew to 3")
@@ -39,12 +51,19 @@ check(conds(get("/api/v1/namespaces/default/pods/db-1").json())["Ready"] == "Fal
 check(get("/apis/apps/v1/namespaces/default/statefulsets/db").json()["status"]["readyReplicas"] == 1, "statefulset readyReplicas reflects it")
 w1 = get("/api/v1/nodes/worker-1").json()
 check(conds(w1)["Ready"] == "Unknown", "node-not-ready: worker-1 Ready Unknown")
-ag = [p for p in get("/api/v1/pods?fieldSelector=spec.nodeName%3Dworker-1").json()["items"]]
-check(ag and all(conds(p)["Ready"] == "False" for p in ag), "pods on the NotReady node become NotReady")
+def on_w1():  # db-1 is held NotReady by its own action
+    return [p for p in get("/api/v1/pods?fieldSelector=spec.nodeName%3Dworker-1").json()["items"] if p["metadata"]["name"] != "db-1"]
+check(wait_until(lambda: (lambda ag: ag and all(conds(p)["Ready"] == "False" for p in ag))(on_w1()), 3), "pods on the NotReady node become NotReady")
+check(
+      [c for c in get("/api/v1/nodes/worker-1").json()["status"]["conditions"] if c["type"] == "Ready"][0]["reason"] == "NodeStatusUnknown",
+      "node-not-ready: reason NodeStatusUnknown")
 check(get("/api/v1/namespaces/default/configmaps/late").status == 200, "scenario create action")
 r = request("POST", "/_sim/action", {"action": "node-ready", "node": "worker-1"})
-time.sleep(0.5)
-check(r.status == 200 and conds(get("/api/v1/nodes/worker-1").json())["Ready"] == "True", "control endpoint action: node Ready again")
+check(r.status == 200 and wait_until(lambda: conds(get("/api/v1/nodes/worker-1").json())["Ready"] == "True", 3), "control endpoint action: node Ready again")
+check(wait_until(lambda: all(conds(p)["Ready"] == "True" for p in on_w1()), 3),
+      "pods on the node recover with it")
+r = request("POST", "/_sim/action", {"action": "pod-ready", "pod": "db-1"})
+check(r.status == 200 and wait_until(lambda: conds(get("/api/v1/namespaces/default/pods/db-1").json())["Ready"] == "True", 3), "pod-ready undoes pod-not-ready")
 r = request("POST", "/_sim/action", {"action": "crash", "pod": "nope"})
 check(r.status == 404, "action on a missing pod -> 404")
 check(request("POST", "/_sim/action", {"action": "explode"}).status == 400, "unknown action -> 400")

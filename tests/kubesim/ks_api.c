@@ -532,8 +532,9 @@ static int check_list_opts(const ks_req *req, int watch, ks_err *err)
     const char *rv = ks_req_param(req, "resourceVersion");
     const char *rvm = ks_req_param(req, "resourceVersionMatch");
     const char *cont = ks_req_param(req, "continue");
+    /* upstream tests "provided", not "true": sendInitialEvents=false counts */
     const char *sie = ks_req_param(req, "sendInitialEvents");
-    int send_initial = sie && (!strcmp(sie, "true") || !strcmp(sie, "1"));
+    int send_initial = sie != NULL;
     if (sie && !watch) {
         ks_err_set(err, 422, "Invalid", "ListOptions.meta.k8s.io \"\" is invalid: sendInitialEvents: Forbidden: sendInitialEvents is forbidden for list");
         ks_err_cause(err, "FieldValueForbidden", "sendInitialEvents", "sendInitialEvents is forbidden for list");
@@ -573,8 +574,8 @@ static int check_list_opts(const ks_req *req, int watch, ks_err *err)
         }
     }
     if (cont && *cont && rv && *rv && strcmp(rv, "0")) {
-        ks_err_set(err, 422, "Invalid", "ListOptions.meta.k8s.io \"\" is invalid: resourceVersion: Forbidden: specifying resource version is not allowed when using continue");
-        ks_err_cause(err, "FieldValueForbidden", "resourceVersion", "specifying resource version is not allowed when using continue");
+        /* the storage layer's check, not ListOptions validation: 400, no causes */
+        ks_err_set(err, 400, "BadRequest", "specifying resource version is not allowed when using continue");
         return -EINVAL;
     }
     return 0;
@@ -649,7 +650,9 @@ static int handle_list(ks_sim *s, ks_conn *c, ks_req *req, route *r, int keep)
             ks_err_set(&err, 400, "BadRequest", "continue key is not valid: incorrect encoded start resourceVersion (version meta.k8s.io/v1)");
             return ks_api_reply_err(c, &err, keep);
         }
-        if (time(NULL) - created > s->continue_ttl_s || crv < s->st.compacted) {
+        /* expiry by age or an explicit compaction, not by the watch window:
+         * upstream pages come from etcd, compacted every 5 minutes */
+        if (time(NULL) - created > s->continue_ttl_s || crv < s->st.compact_rv) {
             ks_err_set(&err, 410, "Expired",
                        "The provided continue parameter is too old to display a consistent list result. You can "
                        "start a new list without the continue parameter, or use the continue token in this response "
@@ -669,7 +672,7 @@ static int handle_list(ks_sim *s, ks_conn *c, ks_req *req, route *r, int keep)
             ks_sel_release(&fs);
             return reply_err_unlock(s, c, &err, keep);
         }
-        if (rvm && !strcmp(rvm, "Exact") && want_rv < s->st.compacted) {
+        if (rvm && !strcmp(rvm, "Exact") && want_rv < s->st.compact_rv) {
             ks_err_set(&err, 410, "Expired", "The resourceVersion for the provided list is too old.");
             ks_sel_release(&ls);
             ks_sel_release(&fs);
@@ -1650,7 +1653,8 @@ int ks_api_serve(ks_sim *s, ks_conn *c, ks_req *req)
     const char *verb = verb_of(req, &r);
     /* request-level faults */
     ks_fault f;
-    if (ks_faults_take(&s->faults, r.rt->plural, verb, 1u << KS_F_STATUS, &f)) {
+    if (ks_faults_take_user(&s->faults, r.rt->plural, verb, c->peer_cn[0] ? c->peer_cn : "kubesim-token",
+                            1u << KS_F_STATUS, &f)) {
         switch (f.code) {
         case 429:
             ks_err_set(&err, 429, "TooManyRequests", "Too many requests, please try again later.");

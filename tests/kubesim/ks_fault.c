@@ -55,6 +55,8 @@ int ks_faults_add_json(ks_faults *f, json_object *rule, char *err, size_t errlen
     const char *res = ks_json_str(rule, "resource"), *verb = ks_json_str(rule, "verb");
     snprintf(r.resource, sizeof r.resource, "%s", res && strcmp(res, "*") ? res : "");
     snprintf(r.verb, sizeof r.verb, "%s", verb && strcmp(verb, "*") ? verb : "");
+    const char *user = ks_json_str(rule, "user");
+    snprintf(r.user, sizeof r.user, "%s", user && strcmp(user, "*") ? user : "");
     r.count = (int)ks_json_int(rule, "count", -1);
     json_object *p = ks_json_get(rule, "probability");
     r.probability = p ? json_object_get_double(p) : 1.0;
@@ -99,6 +101,8 @@ json_object *ks_faults_list(ks_faults *f)
             json_object_object_add(o, "code", json_object_new_int(r->code));
         json_object_object_add(o, "resource", json_object_new_string(r->resource[0] ? r->resource : "*"));
         json_object_object_add(o, "verb", json_object_new_string(r->verb[0] ? r->verb : "*"));
+        if (r->user[0])
+            json_object_object_add(o, "user", json_object_new_string(r->user));
         json_object_object_add(o, "count", json_object_new_int(r->count));
         json_object_object_add(o, "fired", json_object_new_int64((int64_t)r->fired));
         json_object_array_add(a, o);
@@ -109,6 +113,12 @@ json_object *ks_faults_list(ks_faults *f)
 
 int ks_faults_take(ks_faults *f, const char *resource, const char *verb, unsigned kinds, ks_fault *out)
 {
+    return ks_faults_take_user(f, resource, verb, NULL, kinds, out);
+}
+
+int ks_faults_take_user(ks_faults *f, const char *resource, const char *verb, const char *user, unsigned kinds,
+                        ks_fault *out)
+{
     int hit = 0;
     pthread_mutex_lock(&f->mu);
     for (int i = 0; i < f->n && !hit; i++) {
@@ -118,6 +128,8 @@ int ks_faults_take(ks_faults *f, const char *resource, const char *verb, unsigne
         if (r->resource[0] && (!resource || strcmp(r->resource, resource)))
             continue;
         if (r->verb[0] && strcmp(r->verb, verb))
+            continue;
+        if (r->user[0] && (!user || strcmp(r->user, user)))
             continue;
         if (r->probability < 1.0) {
             uint64_t x = f->rng;

@@ -6,6 +6,8 @@
  *   {"type":"status","code":429,"retryAfter":2,"resource":"pods","verb":"list","count":1}
  *   {"type":"reset-mid-event"|"split"|"coalesce"|"stream-410"|"slow"|"end-early",
  *    "resource":"pods","verb":"watch","afterEvents":3,"delayMs":200,"probability":0.5}
+ * "user" narrows a status rule to one client (a certificate's CN, or
+ * "kubesim-token" for bearer-token clients): a partition seen by one replica.
  */
 #ifndef KS_FAULT_H
 #define KS_FAULT_H
@@ -25,6 +27,9 @@ json_object *ks_faults_list(ks_faults *f);
  * *out. 1 when one fired, 0 otherwise.
  */
 int ks_faults_take(ks_faults *f, const char *resource, const char *verb, unsigned kinds, ks_fault *out);
+/* Same, for a request by user (NULL = unknown: rules naming a user never fire). */
+int ks_faults_take_user(ks_faults *f, const char *resource, const char *verb, const char *user, unsigned kinds,
+                        ks_fault *out);
 const char *ks_fault_kind_name(int kind);
 
 #endif

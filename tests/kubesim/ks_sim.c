@@ -160,13 +160,21 @@ static void new_token(char out[80])
 
 int ks_sim_rotate_token(ks_sim *s)
 {
+    return ks_sim_set_token(s, NULL);
+}
+
+int ks_sim_set_token(ks_sim *s, const char *tok)
+{
     int rc = 0;
     pthread_mutex_lock(&s->auth_mu);
     if (s->token[0]) {
         memcpy(s->old_token, s->token, sizeof s->token);
         s->old_until_ms = mono_ms() + (long long)s->token_grace_s * 1000;
     }
-    new_token(s->token);
+    if (tok)
+        snprintf(s->token, sizeof s->token, "%s", tok);
+    else
+        new_token(s->token);
     if (s->token_file[0]) {
         char line[100];
         snprintf(line, sizeof line, "%s\n", s->token);

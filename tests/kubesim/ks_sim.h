@@ -63,6 +63,7 @@ typedef struct ks_fault {
     int retry_after;
     char resource[128];    /* "" = any */
     char verb[32];         /* "" = any; get list watch create update patch delete deletecollection */
+    char user[128];        /* "" = any; a client certificate's CN, or "kubesim-token" for bearer tokens */
     int count;             /* remaining firings; -1 = unlimited */
     double probability;    /* 0..1, default 1 */
     int after_events;
@@ -117,6 +118,8 @@ typedef struct ks_sim {
 int ks_sim_token_ok(ks_sim *s, const char *tok);
 /* New token; the old stays valid for token_grace_s. Rewrites token file. */
 int ks_sim_rotate_token(ks_sim *s);
+/* Same with a given token (NULL = new random one). */
+int ks_sim_set_token(ks_sim *s, const char *tok);
 /* Write kubeconfig (and the token file when configured). 0 or -errno. */
 int ks_sim_write_kubeconfig(ks_sim *s);
 

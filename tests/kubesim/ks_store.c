@@ -266,6 +266,7 @@ void ks_store_compact_locked(ks_store *st, int restart)
         ev_free(&st->ring[(st->head + i) % st->cap]);
     st->head = st->len = 0;
     st->compacted = st->rv;
+    st->compact_rv = st->rv;
     if (restart)
         st->epoch++;
     pthread_cond_broadcast(&st->cv);

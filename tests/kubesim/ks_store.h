@@ -84,6 +84,8 @@ typedef struct ks_store {
     ks_event *ring;
     size_t cap, head, len;
     uint64_t compacted;  /* a watch may start from any rv >= compacted */
+    uint64_t compact_rv; /* last explicit compaction (like etcd's): continue
+                          * tokens and Exact lists from before it are gone */
     uint64_t epoch;      /* bumped by a simulated restart: watches end */
     uint64_t deletes;    /* objects removed or marked for deletion (GC work hint) */
     uint64_t rng;

@@ -63,7 +63,7 @@ static const col *cols_for(const ks_rtype *rt)
     if (!strcmp(k, "PodDisruptionBudget")) return c_pdb;
     if (!strcmp(k, "ConfigMap")) return c_cm;
     if (!strcmp(k, "Lease")) return c_lease;
-    if (!strcmp(k, "Event") && !rt->group[0]) return c_event;
+    if (!strcmp(k, "Event")) return c_event; /* core/v1 and events.k8s.io/v1 print alike */
     return c_default;
 }
 
@@ -154,19 +154,24 @@ static void add_cells(const ks_rtype *rt, json_object *o, json_object *cells)
     const char *name = ks_json_str(o, "metadata.name");
     const col *cs = cols_for(rt);
     if (cs == c_event) {
-        const char *last = ks_json_str(o, "lastTimestamp");
+        /* core/v1 field names first, then their events.k8s.io/v1 counterparts */
+        int v1 = ks_json_get(o, "involvedObject") != NULL;
+        const char *last = ks_json_str(o, v1 ? "lastTimestamp" : "series.lastObservedTime");
+        if (!last)
+            last = ks_json_str(o, v1 ? "eventTime" : "deprecatedLastTimestamp");
         if (!last)
             last = ks_json_str(o, "eventTime");
         ks_table_age(last ? last : ks_json_str(o, "metadata.creationTimestamp"), age, sizeof age);
         json_object_array_add(cells, s(age));
         json_object_array_add(cells, s(ks_json_str(o, "type")));
         json_object_array_add(cells, s(ks_json_str(o, "reason")));
-        snprintf(b, sizeof b, "%s/%s", ks_json_str(o, "involvedObject.kind") ? ks_json_str(o, "involvedObject.kind") : "",
-                 ks_json_str(o, "involvedObject.name") ? ks_json_str(o, "involvedObject.name") : "");
+        const char *ok = ks_json_str(o, v1 ? "involvedObject.kind" : "regarding.kind");
+        const char *on = ks_json_str(o, v1 ? "involvedObject.name" : "regarding.name");
+        snprintf(b, sizeof b, "%s/%s", ok ? ok : "", on ? on : "");
         for (char *p = b; *p && *p != '/'; p++)
             *p = (char)(*p >= 'A' && *p <= 'Z' ? *p + 32 : *p);
         json_object_array_add(cells, s(b));
-        json_object_array_add(cells, s(ks_json_str(o, "message")));
+        json_object_array_add(cells, s(ks_json_str(o, v1 ? "message" : "note")));
         return;
     }
     json_object_array_add(cells, s(name));

@@ -170,6 +170,65 @@ void ks_pki_release(ks_pki *pki)
     memset(pki, 0, sizeof *pki);
 }
 
+static const char *const pki_files[] = {"ca.crt", "server.crt", "server.key", "client.crt", "client.key"};
+
+static char **pki_slot(ks_pki *p, int i)
+{
+    char **slots[] = {&p->ca_pem, &p->server_cert_pem, &p->server_key_pem, &p->client_cert_pem, &p->client_key_pem};
+    return slots[i];
+}
+
+static int read_all(const char *path, char **out)
+{
+    FILE *f = fopen(path, "rb");
+    if (!f)
+        return -errno;
+    char *b = malloc(65536);
+    size_t n = b ? fread(b, 1, 65535, f) : 0;
+    fclose(f);
+    if (!b)
+        return -ENOMEM;
+    b[n] = 0;
+    *out = b;
+    return n ? 0 : -ENOENT;
+}
+
+int ks_pki_load(ks_pki *pki, const char *dir)
+{
+    ks_pki p;
+    memset(&p, 0, sizeof p);
+    int rc = 0;
+    for (int i = 0; i < 5 && !rc; i++) {
+        char path[1100];
+        snprintf(path, sizeof path, "%s/%s", dir, pki_files[i]);
+        rc = read_all(path, pki_slot(&p, i));
+    }
+    if (rc) {
+        ks_pki_release(&p);
+        return rc;
+    }
+    *pki = p;
+    return 0;
+}
+
+int ks_pki_save(const ks_pki *pki, const char *dir)
+{
+    ks_pki p = *pki;
+    for (int i = 0; i < 5; i++) {
+        char path[1100];
+        snprintf(path, sizeof path, "%s/%s", dir, pki_files[i]);
+        FILE *f = fopen(path, "wb");
+        if (!f)
+            return -errno;
+        const char *data = *pki_slot(&p, i);
+        size_t n = strlen(data);
+        int bad = fwrite(data, 1, n, f) != n;
+        if (fclose(f) || bad)
+            return -EIO;
+    }
+    return 0;
+}
+
 static int alpn_cb(SSL *ssl, const unsigned char **out, unsigned char *outlen,
                    const unsigned char *in, unsigned int inlen, void *arg)
 {

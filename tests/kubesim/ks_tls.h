@@ -26,6 +26,15 @@ typedef struct ks_pki {
 int ks_pki_init(ks_pki *pki, const char *host);
 void ks_pki_release(ks_pki *pki);
 
+/*
+ * --state-dir: keep the PKI in dir (ca.crt, server.crt, server.key,
+ * client.crt, client.key) so a restarted kubesim serves with the same CA
+ * and clients keep trusting it. load: 0, -ENOENT when dir holds no complete
+ * set, other -errno. save: 0 or -errno.
+ */
+int ks_pki_load(ks_pki *pki, const char *dir);
+int ks_pki_save(const ks_pki *pki, const char *dir);
+
 /* A TLS server context (TLS 1.2+, ALPN http/1.1) that asks for, but does
  * not require, a client certificate signed by the CA. NULL on failure. */
 SSL_CTX *ks_pki_server_ctx(const ks_pki *pki);

@@ -61,6 +61,8 @@ static void usage(FILE *f)
             "  --too-large-wait-ms=MS   wait for a future RV before 504 (default 3000)\n"
             "  --bookmark-ms=MS         idle time before a watch bookmark (default 5000)\n"
             "  --load=nodes=N,pods=N,churn=N[,namespaces=N]  load mode\n"
+            "  --state-dir=DIR          keep CA, certificates and token in DIR: a restart\n"
+            "                           with the same DIR serves the same credentials\n"
             "  --log-level=debug|info|warn|error\n");
 }
 
@@ -99,7 +101,7 @@ int main(int argc, char **argv)
     s->token_grace_s = 10;
     s->bookmark_ms = 5000;
     long long nodes = 2, history = 10000, seed = 0;
-    const char *scenario = NULL, *load = NULL;
+    const char *scenario = NULL, *load = NULL, *state_dir = NULL;
     char err[512];
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i], *v;
@@ -132,6 +134,8 @@ int main(int argc, char **argv)
             snprintf(s->kubeconfig, sizeof s->kubeconfig, "%s", v);
         } else if ((v = opt(a, "--token-file-out"))) {
             snprintf(s->token_file, sizeof s->token_file, "%s", v);
+        } else if ((v = opt(a, "--state-dir"))) {
+            state_dir = v;
         } else if ((v = opt(a, "--scenario"))) {
             scenario = v;
         } else if ((v = opt(a, "--load"))) {
@@ -219,7 +223,10 @@ int main(int argc, char **argv)
     ks_faults_init(&s->faults, s->seed);
     pthread_mutex_init(&s->auth_mu, NULL);
     s->started = time(NULL);
-    if (ks_pki_init(&s->pki, s->host) || !(s->ssl = ks_pki_server_ctx(&s->pki))) {
+    /* a restart with --state-dir keeps the credentials, loses everything else */
+    int have_state = state_dir && ks_pki_load(&s->pki, state_dir) == 0;
+    if ((!have_state && (ks_pki_init(&s->pki, s->host) || (state_dir && ks_pki_save(&s->pki, state_dir)))) ||
+        !(s->ssl = ks_pki_server_ctx(&s->pki))) {
         fprintf(stderr, "kubesim: certificate generation failed\n");
         return 1;
     }
@@ -248,9 +255,28 @@ int main(int argc, char **argv)
             ks_ctrl_add_node_locked(s, nm, NULL, 1);
         }
     pthread_mutex_unlock(&s->st.mu);
-    if (ks_sim_rotate_token(s) || ks_sim_write_kubeconfig(s)) {
+    char saved_tok[80] = "", tokpath[1100] = "";
+    if (state_dir) {
+        snprintf(tokpath, sizeof tokpath, "%s/token", state_dir);
+        FILE *tf = have_state ? fopen(tokpath, "r") : NULL;
+        if (tf) {
+            if (!fgets(saved_tok, sizeof saved_tok, tf))
+                saved_tok[0] = 0;
+            saved_tok[strcspn(saved_tok, "\r\n")] = 0;
+            fclose(tf);
+        }
+    }
+    if (ks_sim_set_token(s, saved_tok[0] ? saved_tok : NULL) || ks_sim_write_kubeconfig(s)) {
         fprintf(stderr, "kubesim: cannot write kubeconfig %s or token file\n", s->kubeconfig);
         return 1;
+    }
+    if (state_dir && !saved_tok[0]) {
+        FILE *tf = fopen(tokpath, "w");
+        int bad = !tf || fprintf(tf, "%s\n", s->token) < 0;
+        if ((tf && fclose(tf)) || bad) {
+            fprintf(stderr, "kubesim: cannot write %s\n", tokpath);
+            return 1;
+        }
     }
     ks_ctrl ctrl;
     if (ks_ctrl_start(&ctrl, s, load ? 1000 : 50)) {

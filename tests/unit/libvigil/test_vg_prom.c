@@ -5,6 +5,7 @@
 #include <stdint.h>
 #include <cmocka.h>
 #include <math.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -90,6 +91,57 @@ static void test_values(void **st)
     assert_true(strtod(b, NULL) == 1.0 / 3);
 }
 
+/* The printf search the fast paths must agree with, byte for byte. */
+static void reference_value(double v, char *buf)
+{
+    if (isnan(v) || isinf(v)) {
+        vg_prom_format_value(v, buf);
+        return;
+    }
+    if (v == floor(v) && fabs(v) < 1e15) {
+        snprintf(buf, 32, "%.0f", v);
+        return;
+    }
+    snprintf(buf, 32, "%.15g", v);
+    if (strtod(buf, NULL) != v)
+        snprintf(buf, 32, "%.16g", v);
+    if (strtod(buf, NULL) != v)
+        snprintf(buf, 32, "%.17g", v);
+}
+
+static void test_values_match_printf(void **st)
+{
+    char got[32], want[32];
+    static const double fixed[] = {
+        -0.0, 0.0, 1e-4, 9.99e-5, 0.1, 0.3, 0.7, 1.5, -2.25, 123.456, 999999999999999.9,
+        99999999999999.99, 1e15, 1e15 + 2, 0.30000000000000004, 2.675, 1e-3, 5e-5, 4.35,
+        0.000123456789012345, 12345.678901234567, 3.1415926535897931};
+    for (size_t i = 0; i < sizeof fixed / sizeof fixed[0]; i++) {
+        vg_prom_format_value(fixed[i], got);
+        reference_value(fixed[i], want);
+        assert_string_equal(got, want);
+    }
+    /* decimals of every scale, as counters and ratios produce them */
+    srand(42);
+    for (int i = 0; i < 300000; i++) {
+        double v;
+        int kind = i % 4;
+        long r = rand();
+        if (kind == 0)
+            v = (double)r / 1e6;                  /* microseconds -> seconds */
+        else if (kind == 1)
+            v = (double)r / (double)(rand() | 1); /* arbitrary ratios */
+        else if (kind == 2)
+            v = (double)(r % 100000) / 1000.0 * ((r & 1) ? -1 : 1);
+        else
+            v = ldexp((double)r, (rand() % 120) - 80);
+        vg_prom_format_value(v, got);
+        reference_value(v, want);
+        if (strcmp(got, want) != 0)
+            fail_msg("%.17g: got %s want %s", v, got, want);
+    }
+}
+
 static void test_negotiate(void **st)
 {
     assert_int_equal(vg_prom_negotiate(NULL), VG_PROM_TEXT);
@@ -120,6 +172,7 @@ int main(void)
         cmocka_unit_test(test_text_encoding),
         cmocka_unit_test(test_openmetrics_encoding),
         cmocka_unit_test(test_values),
+        cmocka_unit_test(test_values_match_printf),
         cmocka_unit_test(test_negotiate),
         cmocka_unit_test(test_empty_family_skipped),
     };

@@ -81,6 +81,7 @@ static inline void pt_tree_write(pt_env *env, agent_root root, const char *rel,
 static inline void pt_done(pt_env *env)
 {
     vg_buf_release(&env->ctx.scratch);
+    agent_ctx_release(&env->ctx);
     if (env->tmp[0]) {
         char cmd[PATH_MAX + 16];
         snprintf(cmd, sizeof cmd, "rm -rf '%s'", env->tmp);
