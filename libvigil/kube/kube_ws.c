@@ -4,12 +4,14 @@
  * A context per run keeps the TLS material (which may change with an exec
  * plugin or rotation) current and the code free of shared lws state; the
  * cost is one SSL_CTX per watch start, which happens at most every few
- * minutes per resource.
+ * minutes per resource. The SSL_CTX is ours (kube_tls.h says why), freed
+ * after the lws context.
  */
 #include "kube_ws.h"
 
 #include <errno.h>
 #include <libwebsockets.h>
+#include <openssl/x509.h>
 #include <pthread.h>
 #include <stdatomic.h>
 #include <stdio.h>
@@ -18,6 +20,7 @@
 #include <time.h>
 
 #include "kube_base64.h"
+#include "kube_tls.h"
 
 #define WS_MAX_MSG (64u << 20)
 
@@ -38,6 +41,7 @@ typedef struct wsrun {
     char errmsg[200];
     struct lws_context *ctx;
     atomic_bool stop_waker;
+    kube_tls_verify tlsv;
 } wsrun;
 
 static pthread_once_t log_once = PTHREAD_ONCE_INIT;
@@ -124,7 +128,11 @@ static int on_ws(struct lws *wsi, enum lws_callback_reasons reason, void *user, 
         unsigned code = lws_http_client_http_response(wsi);
         if (code && code != 101)
             r->resp->code = code;
-        snprintf(r->errmsg, sizeof r->errmsg, "%s", in ? (const char *)in : "connection error");
+        if (r->tlsv.error)
+            snprintf(r->errmsg, sizeof r->errmsg, "TLS: server certificate not trusted: %s",
+                     X509_verify_cert_error_string(r->tlsv.error));
+        else
+            snprintf(r->errmsg, sizeof r->errmsg, "%s", in ? (const char *)in : "connection error");
         r->error = true;
         r->done = true;
         break;
@@ -191,6 +199,7 @@ int kube_ws_watch_run(kube_client *c, const kube_watch_opts *o, kube_event_fn fn
     wsrun r = {.fn = fn, .ud = ud, .cancel = cancel, .c = c, .res = res, .resp = resp};
     vg_buf_init(&r.msg);
     struct lws_context *ctx = NULL;
+    SSL_CTX *sctx = NULL;
     char host[256];
     int port;
     bool tls;
@@ -223,23 +232,22 @@ int kube_ws_watch_run(kube_client *c, const kube_watch_opts *o, kube_event_fn fn
 
     struct lws_context_creation_info info;
     memset(&info, 0, sizeof info);
+    info.options = tls ? LWS_SERVER_OPTION_DO_SSL_GLOBAL_INIT : 0;
     info.port = CONTEXT_PORT_NO_LISTEN;
     info.protocols = protocols;
     info.gid = -1;
     info.uid = -1;
     info.user = &r;
-    info.options = tls ? LWS_SERVER_OPTION_DO_SSL_GLOBAL_INIT : 0;
-    size_t calen;
-    const void *ca = kube_config_ca(cfg, &calen);
-    if (tls && ca) {
-        info.client_ssl_ca_mem = ca;
-        info.client_ssl_ca_mem_len = (unsigned)calen;
-    }
-    if (tls && cr.cert.len) {
-        info.client_ssl_cert_mem = cr.cert.data;
-        info.client_ssl_cert_mem_len = (unsigned)cr.cert.len;
-        info.client_ssl_key_mem = cr.key.data;
-        info.client_ssl_key_mem_len = (unsigned)cr.key.len;
+    if (tls) {
+        size_t calen;
+        const void *ca = kube_config_ca(cfg, &calen);
+        r.tlsv.insecure = kube_config_insecure(cfg);
+        if ((rc = kube_tls_ctx_new(ca, ca ? calen : 0, cr.cert.data, cr.cert.len, cr.key.data, cr.key.len, &r.tlsv,
+                                   &sctx))) {
+            snprintf(resp->error, sizeof resp->error, "cannot build the TLS context (CA or client certificate)");
+            goto out;
+        }
+        info.provided_client_ssl_ctx = sctx;
     }
     ctx = lws_create_context(&info);
     if (!ctx) {
@@ -328,6 +336,7 @@ int kube_ws_watch_run(kube_client *c, const kube_watch_opts *o, kube_event_fn fn
 out:
     if (ctx)
         lws_context_destroy(ctx);
+    SSL_CTX_free(sctx);
     vg_buf_release(&r.msg);
     vg_buf_release(&path);
     vg_buf_release(&q);
