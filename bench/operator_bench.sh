@@ -3,11 +3,11 @@
 # for 10k / 50k / 150k pods, cache bytes per pod, and watch events decoded per
 # second (and per CPU-second of the operator: the pods informer decodes on one
 # thread, so this is the one-core rate). Prints markdown for docs/benchmarks.md.
-#   bench/operator_bench.sh [BIN_DIR]   (env: SIZES="10000 50000 150000" CHURN=60000 SECONDS=10 TRANSPORT=http)
+#   bench/operator_bench.sh [BIN_DIR]   (env: SIZES="10000 50000 150000" CHURN=60000 WATCH_SECONDS=10 TRANSPORT=http)
 set -u
 REPO=$(cd "$(dirname "$0")/.." && pwd)
 BIN=${1:-${BIN:-$REPO/bin}}
-SIZES=${SIZES:-10000 50000 150000}; CHURN=${CHURN:-60000}; SECS=${SECONDS:-10}; TRANSPORT=${TRANSPORT:-http}
+SIZES=${SIZES:-10000 50000 150000}; CHURN=${CHURN:-60000}; SECS=${WATCH_SECONDS:-10}; TRANSPORT=${TRANSPORT:-http}
 for b in kubesim vigil-operator; do [ -x "$BIN/$b" ] || { echo "$b not built in $BIN" >&2; exit 1; }; done
 TMP=$(mktemp -d /tmp/operator-bench.XXXXXX)
 KPID="" OPID=""
