@@ -76,6 +76,39 @@ int field_filter_set(field_filter *f, const char *pattern)
     return 0;
 }
 
+int field_filter_pair_set(field_filter *exclude, field_filter *include, const char *exclude_pattern,
+                          bool exclude_is_default, const char *include_pattern)
+{
+    if (include_pattern && include_pattern[0] && !exclude_is_default)
+        return -EINVAL;
+    int rc = field_filter_set(exclude, exclude_pattern);
+    return rc ? rc : field_filter_set(include, include_pattern);
+}
+
+int field_filter_new(const char *def, field_filter_builtin_fn builtin, const char *pattern, field_filter **out)
+{
+    field_filter *f = malloc(sizeof *f);
+    if (!f)
+        return -ENOMEM;
+    field_filter_init(f, def, builtin);
+    int rc = field_filter_set(f, pattern);
+    if (rc) {
+        field_filter_release(f);
+        free(f);
+        return rc;
+    }
+    *out = f;
+    return 0;
+}
+
+void field_filter_free(void *f)
+{
+    if (!f)
+        return;
+    field_filter_release(f);
+    free(f);
+}
+
 bool field_filter_match(const field_filter *f, const char *name)
 {
     if (!f->pattern)

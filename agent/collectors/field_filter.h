@@ -35,6 +35,23 @@ void field_filter_release(field_filter *f);
  */
 int field_filter_set(field_filter *f, const char *pattern);
 
+/*
+ * An exclude/include pair (node_exporter's --collector.X.device-exclude and
+ * -include): a non-empty include with an exclude the user set (not the
+ * default) is refused with -EINVAL, as node_exporter refuses it; else both
+ * are switched as by field_filter_set (same errors).
+ */
+int field_filter_pair_set(field_filter *exclude, field_filter *include, const char *exclude_pattern,
+                          bool exclude_is_default, const char *include_pattern);
+
+/*
+ * Heap filter for a collector's state: _init then _set(pattern). 0 and
+ * *out, or field_filter_set's error (nothing allocated). Free with
+ * field_filter_free, which also takes NULL (the collector release hook).
+ */
+int field_filter_new(const char *def, field_filter_builtin_fn builtin, const char *pattern, field_filter **out);
+void field_filter_free(void *f);
+
 /* Whether the NUL-terminated field name is reported. */
 bool field_filter_match(const field_filter *f, const char *name);
 

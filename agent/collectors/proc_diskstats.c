@@ -378,13 +378,9 @@ static const char *opt_str(const agent_ctx *ctx, const char *name)
 
 static int ds_filters_set(agent_ctx *ctx, ds_state *st)
 {
-    const char *inc = opt_str(ctx, DS_OPT_INCLUDE);
-    if (inc && inc[0] && ctx->cfg && strcmp(vg_config_source(ctx->cfg, DS_OPT_EXCLUDE), "default"))
-        return -EINVAL; /* both given: node_exporter refuses too */
-    int rc = field_filter_set(&st->exclude, opt_str(ctx, DS_OPT_EXCLUDE));
-    if (!rc)
-        rc = field_filter_set(&st->include, inc);
-    return rc;
+    bool exclude_default = !ctx->cfg || !strcmp(vg_config_source(ctx->cfg, DS_OPT_EXCLUDE), "default");
+    return field_filter_pair_set(&st->exclude, &st->include, opt_str(ctx, DS_OPT_EXCLUDE), exclude_default,
+                                 opt_str(ctx, DS_OPT_INCLUDE));
 }
 
 static void ds_release(void *state)

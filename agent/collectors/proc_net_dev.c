@@ -151,13 +151,9 @@ static const char *opt_str(const agent_ctx *ctx, const char *name)
 
 static int nd_filters_set(agent_ctx *ctx, nd_state *st)
 {
-    const char *inc = opt_str(ctx, ND_OPT_INCLUDE);
-    if (inc && inc[0] && ctx->cfg && strcmp(vg_config_source(ctx->cfg, ND_OPT_EXCLUDE), "default"))
-        return -EINVAL;
-    int rc = field_filter_set(&st->exclude, opt_str(ctx, ND_OPT_EXCLUDE));
-    if (!rc)
-        rc = field_filter_set(&st->include, inc);
-    return rc;
+    bool exclude_default = !ctx->cfg || !strcmp(vg_config_source(ctx->cfg, ND_OPT_EXCLUDE), "default");
+    return field_filter_pair_set(&st->exclude, &st->include, opt_str(ctx, ND_OPT_EXCLUDE), exclude_default,
+                                 opt_str(ctx, ND_OPT_INCLUDE));
 }
 
 static void nd_release(void *state)

@@ -267,26 +267,15 @@ static const char *netstat_pattern(const agent_ctx *ctx)
 
 static int netstat_init(agent_ctx *ctx, void **state)
 {
-    field_filter *f = malloc(sizeof *f);
-    if (!f)
-        return -ENOMEM;
-    field_filter_init(f, PROC_NET_SNMP_FIELDS_DEFAULT, proc_net_snmp_default_match);
-    int rc = field_filter_set(f, netstat_pattern(ctx));
+    field_filter *f;
+    int rc = field_filter_new(PROC_NET_SNMP_FIELDS_DEFAULT, proc_net_snmp_default_match, netstat_pattern(ctx), &f);
     if (rc) {
-        vg_log_error(ctx->log, "netstat", "invalid field pattern", "option", NETSTAT_OPT);
-        free(f);
+        if (rc == -EINVAL)
+            vg_log_error(ctx->log, "netstat", "invalid field pattern", "option", NETSTAT_OPT);
         return rc;
     }
     *state = f;
     return 0;
-}
-
-static void netstat_release(void *state)
-{
-    if (!state)
-        return;
-    field_filter_release(state);
-    free(state);
 }
 
 static int netstat_collect(agent_ctx *ctx, void *state, vg_scrape *s)
@@ -326,5 +315,5 @@ const agent_collector agent_collector_netstat = {
     .nopts = sizeof netstat_opts / sizeof netstat_opts[0],
     .init = netstat_init,
     .collect = netstat_collect,
-    .release = netstat_release,
+    .release = field_filter_free,
 };

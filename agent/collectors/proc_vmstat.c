@@ -96,26 +96,15 @@ static const char *vmstat_pattern(const agent_ctx *ctx)
 
 static int vmstat_init(agent_ctx *ctx, void **state)
 {
-    field_filter *f = malloc(sizeof *f);
-    if (!f)
-        return -ENOMEM;
-    field_filter_init(f, PROC_VMSTAT_FIELDS_DEFAULT, proc_vmstat_default_match);
-    int rc = field_filter_set(f, vmstat_pattern(ctx));
+    field_filter *f;
+    int rc = field_filter_new(PROC_VMSTAT_FIELDS_DEFAULT, proc_vmstat_default_match, vmstat_pattern(ctx), &f);
     if (rc) {
-        vg_log_error(ctx->log, "vmstat", "invalid field pattern", "option", VMSTAT_OPT);
-        free(f);
+        if (rc == -EINVAL)
+            vg_log_error(ctx->log, "vmstat", "invalid field pattern", "option", VMSTAT_OPT);
         return rc;
     }
     *state = f;
     return 0;
-}
-
-static void vmstat_release(void *state)
-{
-    if (!state)
-        return;
-    field_filter_release(state);
-    free(state);
 }
 
 static int vmstat_collect(agent_ctx *ctx, void *state, vg_scrape *s)
@@ -142,5 +131,5 @@ const agent_collector agent_collector_vmstat = {
     .nopts = sizeof vmstat_opts / sizeof vmstat_opts[0],
     .init = vmstat_init,
     .collect = vmstat_collect,
-    .release = vmstat_release,
+    .release = field_filter_free,
 };
