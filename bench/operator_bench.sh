@@ -16,14 +16,15 @@ trap 'stop; rm -rf "$TMP"' EXIT
 port() { python3 -c 'import socket;s=socket.socket();s.bind(("127.0.0.1",0));print(s.getsockname()[1])'; }
 now() { date +%s.%N; }
 status_kib() { awk -v k="$2:" '$1 == k {print $2}' "/proc/$1/status"; }
-cpu_s() { awk -v hz="$(getconf CLK_TCK)" '{print ($14 + $15) / hz}' "/proc/$1/stat"; }
+# utime+stime in seconds from a stat file (/proc/PID/stat or a task's);
+# comm has no spaces here, so the fields are 14 and 15
+stat_cpu_s() { awk -v hz="$(getconf CLK_TCK)" '{print ($14 + $15) / hz}' "$1"; }
+cpu_s() { stat_cpu_s "/proc/$1/stat"; }
 # CPU seconds of the operator's thread named $2 (the pods informer: "inf-pods")
 thread_cpu_s() {
   local t
   for t in /proc/$1/task/*; do
-    [ "$(cat "$t/comm" 2>/dev/null)" = "$2" ] || continue
-    # comm has no spaces here, so the utime/stime fields are 14 and 15
-    awk -v hz="$(getconf CLK_TCK)" '{print ($14 + $15) / hz}' "$t/stat"; return
+    [ "$(cat "$t/comm" 2>/dev/null)" = "$2" ] && { stat_cpu_s "$t/stat"; return; }
   done
   echo 0
 }
