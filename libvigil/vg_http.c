@@ -44,6 +44,7 @@
 #include <string.h>
 #include <strings.h>
 #include <sys/socket.h>
+#include <sys/uio.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -58,6 +59,7 @@
 #define DEF_MAX_CONNS 64u
 #define MAX_HEADERS 64
 #define GZIP_MIN_BYTES 1024u
+#define DIRECT_MIN_BYTES (64u * 1024u) /* bodies sent from the caller's memory first */
 #define LINGER_MS 2000u
 #define LINGER_MAX_BYTES (1024u * 1024u)
 #define ACCEPT_BATCH 32
@@ -645,6 +647,42 @@ static void conn_read(conn *c)
 }
 
 /*
+ * Send head (in c->out) and body straight from the caller's memory, as far
+ * as the socket takes them without blocking, so a large body (a metrics
+ * exposition of several MB) is not copied whole into c->out: only what the
+ * socket did not take is. Returns the body bytes sent; a send error marks
+ * the connection dead (nothing more will be written).
+ */
+static size_t conn_send_direct(conn *c, const char *body, size_t len)
+{
+    size_t sent = 0;
+    while (!c->dead && sent < len) {
+        struct iovec iov[2];
+        int n = 0;
+        if (c->out_off < c->out.len) {
+            iov[n].iov_base = c->out.data + c->out_off;
+            iov[n++].iov_len = c->out.len - c->out_off;
+        }
+        iov[n].iov_base = (void *)(body + sent);
+        iov[n++].iov_len = len - sent;
+        struct msghdr mh = {.msg_iov = iov, .msg_iovlen = (size_t)n};
+        ssize_t w = sendmsg(c->fd, &mh, MSG_NOSIGNAL | MSG_DONTWAIT);
+        if (w < 0) {
+            if (errno == EINTR)
+                continue;
+            if (errno != EAGAIN && errno != EWOULDBLOCK)
+                c->dead = true;
+            break;
+        }
+        size_t head_left = c->out.len - c->out_off;
+        size_t h = (size_t)w < head_left ? (size_t)w : head_left;
+        c->out_off += h;
+        sent += (size_t)w - h;
+    }
+    return sent;
+}
+
+/*
  * Queue a complete response on c. Counts it. status/ctype/extra/body as
  * for vg_http_req_respond; head_only drops the body (HEAD).
  */
@@ -697,12 +735,21 @@ static int conn_queue_response(conn *c, const char *label, uint64_t start_ns, in
     }
     if (!rc)
         rc = vg_buf_puts(o, "\r\n");
-    if (!rc && !head_only && !no_body && len)
-        rc = vg_buf_append(o, body, len);
+    if (!rc && !head_only && !no_body && len) {
+        /* Nothing queued before this answer: send what the socket takes now. */
+        if (mark == 0 && c->out_off == 0 && len >= DIRECT_MIN_BYTES) {
+            size_t sent = conn_send_direct(c, body, len);
+            body = (const char *)body + sent;
+            len -= sent;
+        }
+        if (len && !c->dead)
+            rc = vg_buf_append(o, body, len);
+    }
     vg_buf_release(&gz);
     if (rc) {
         /* Out of memory mid-response: drop the partial bytes and the
-         * connection; nothing half-built may reach the wire. */
+         * connection; a body cut short by it (part of it may have gone
+         * out directly) ends with the connection, never mistaken for whole. */
         o->len = mark;
         if (o->data)
             o->data[mark] = '\0';
