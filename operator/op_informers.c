@@ -13,10 +13,18 @@
 
 #define NINF 5
 
+/* Keys of one burst of events, handed to the workqueue together (one lock,
+ * one wake-up) at the informer's batch end: written and read only on that
+ * informer's thread. */
+#define BURST_MAX 1024
+
 typedef struct op_inf {
     op_informers *oi;
     kube_informer *inf;
     const char *resource;
+    vg_buf keys;               /* NUL-terminated keys back to back */
+    size_t off[BURST_MAX];     /* where each starts */
+    size_t n;
 } op_inf;
 
 struct op_informers {
@@ -26,18 +34,42 @@ struct op_informers {
     size_t n;
 };
 
+static void flush(op_inf *x)
+{
+    if (!x->n)
+        return;
+    const char *k[BURST_MAX];
+    for (size_t i = 0; i < x->n; i++)
+        k[i] = x->keys.data + x->off[i];
+    int rc = op_wq_add_many(x->oi->o.queue, k, x->n);
+    if (rc && rc != -ESHUTDOWN)
+        vg_log_error(x->oi->o.log, "informers", "keys lost: cannot queue them", "resource", x->resource,
+                     "error", strerror(-rc));
+    x->n = 0;
+    vg_buf_reset(&x->keys);
+}
+
 static void enqueue(op_inf *x, const kube_obj *o)
 {
     if (!x->oi->o.queue)
         return;
-    char key[600];
-    snprintf(key, sizeof key, "%s/%s/%s", x->resource, o->meta.ns, o->meta.name);
-    op_wq_add(x->oi->o.queue, key);
+    if (x->n == BURST_MAX)
+        flush(x);
+    size_t at = x->keys.len;
+    if (vg_buf_printf(&x->keys, "%s/%s/%s", x->resource, o->meta.ns, o->meta.name) ||
+        vg_buf_putc(&x->keys, '\0')) {
+        x->keys.len = at; /* drop the partial key; queue the rest now */
+        flush(x);
+        vg_log_error(x->oi->o.log, "informers", "key lost: out of memory", "resource", x->resource);
+        return;
+    }
+    x->off[x->n++] = at;
 }
 
 static void on_add(void *ud, const kube_obj *o) { enqueue(ud, o); }
 static void on_update(void *ud, const kube_obj *old, const kube_obj *o) { enqueue(ud, o); }
 static void on_delete(void *ud, const kube_obj *o) { enqueue(ud, o); }
+static void on_batch_end(void *ud) { flush(ud); }
 
 static void collect(vg_scrape *s, void *ud)
 {
@@ -110,7 +142,7 @@ int op_informers_new(const op_informers_opts *o, op_informers **out)
             .watch_max_s = watch_s,
             .backoff_initial_s = o->backoff_initial_s,
             .backoff_max_s = o->backoff_max_s,
-            .handlers = {on_add, on_update, on_delete, x},
+            .handlers = {on_add, on_update, on_delete, on_batch_end, x},
             .log = o->log,
         };
         if ((rc = kube_informer_new(o->client, &io, &x->inf)))
@@ -147,8 +179,10 @@ void op_informers_free(op_informers *oi)
 {
     if (!oi)
         return;
-    for (size_t i = 0; i < oi->n; i++)
+    for (size_t i = 0; i < oi->n; i++) {
         kube_informer_free(oi->infs[i].inf);
+        vg_buf_release(&oi->infs[i].keys);
+    }
     free(oi->lease_field);
     free(oi);
 }

@@ -73,6 +73,7 @@ static void reconcile(op_reconcile_log *r, const char *key)
 static void *run(void *arg)
 {
     op_reconcile_log *r = arg;
+    pthread_setname_np(pthread_self(), "rec-log");
     char key[1024];
     for (;;) {
         int rc = op_wq_get(r->q, key, sizeof key);

@@ -171,6 +171,28 @@ static uint64_t hash(const char *s)
     return h;
 }
 
+/* Keep chains short: an initial sync queues every object at once. A
+ * failed grow keeps the old table (longer chains, still correct). */
+static void grow(op_wq *q)
+{
+    size_t nb = q->nbuckets * 4;
+    item **b = calloc(nb, sizeof *b);
+    if (!b)
+        return;
+    for (size_t i = 0; i < q->nbuckets; i++) {
+        item *it = q->buckets[i];
+        while (it) {
+            item *n = it->hnext;
+            it->hnext = b[it->hash % nb];
+            b[it->hash % nb] = it;
+            it = n;
+        }
+    }
+    free(q->buckets);
+    q->buckets = b;
+    q->nbuckets = nb;
+}
+
 static item *lookup(op_wq *q, const char *key, bool create)
 {
     uint64_t h = hash(key);
@@ -189,7 +211,8 @@ static item *lookup(op_wq *q, const char *key, bool create)
     it->heap_idx = SIZE_MAX;
     it->hnext = *b;
     *b = it;
-    q->nitems++;
+    if (++q->nitems > 2 * q->nbuckets)
+        grow(q);
     return it;
 }
 
@@ -254,14 +277,15 @@ static item *hpop(op_wq *q)
 
 /* ---- the queue ---- */
 
-static void enqueue(op_wq *q, item *it)
+/* Queue it; the caller wakes a worker (signal) once it has queued all. */
+static bool enqueue_nowake(op_wq *q, item *it)
 {
     vg_series_inc(q->s_adds);
     if (it->queued)
-        return;
+        return false;
     if (it->processing) {
         it->dirty = true; /* requeued by op_wq_done */
-        return;
+        return false;
     }
     it->queued = true;
     it->queued_at = now_s();
@@ -273,7 +297,13 @@ static void enqueue(op_wq *q, item *it)
     q->tail = it;
     q->depth++;
     vg_series_set(q->s_depth, (double)q->depth);
-    pthread_cond_signal(&q->cond);
+    return true;
+}
+
+static void enqueue(op_wq *q, item *it)
+{
+    if (enqueue_nowake(q, it))
+        pthread_cond_signal(&q->cond);
 }
 
 int op_wq_add(op_wq *q, const char *key)
@@ -287,6 +317,29 @@ int op_wq_add(op_wq *q, const char *key)
         rc = -ENOMEM;
     else
         enqueue(q, it);
+    pthread_mutex_unlock(&q->mu);
+    return rc;
+}
+
+int op_wq_add_many(op_wq *q, const char *const *keys, size_t n)
+{
+    int rc = 0;
+    size_t queued = 0;
+    pthread_mutex_lock(&q->mu);
+    if (q->shutdown)
+        rc = -ESHUTDOWN;
+    for (size_t i = 0; rc == 0 && i < n; i++) {
+        item *it = lookup(q, keys[i], true);
+        if (!it)
+            rc = -ENOMEM;
+        else if (enqueue_nowake(q, it))
+            queued++;
+    }
+    /* one wake-up for the burst; several workers may share it */
+    if (queued == 1)
+        pthread_cond_signal(&q->cond);
+    else if (queued > 1)
+        pthread_cond_broadcast(&q->cond);
     pthread_mutex_unlock(&q->mu);
     return rc;
 }

@@ -46,6 +46,10 @@ void op_wq_free(op_wq *q);
 
 /* 0, -ENOMEM, -ESHUTDOWN. */
 int op_wq_add(op_wq *q, const char *key);
+/* Add n keys under one lock and wake the workers once: what an informer
+ * does with one burst of events. 0, or the first error (-ENOMEM: the keys
+ * before the failing one were added; -ESHUTDOWN: none was). */
+int op_wq_add_many(op_wq *q, const char *const *keys, size_t n);
 int op_wq_add_after(op_wq *q, const char *key, double delay_s);
 int op_wq_add_rate_limited(op_wq *q, const char *key);
 /* Forget the key's failures (after a successful reconcile). */

@@ -318,6 +318,7 @@ typedef struct xfer {
     int fn_rc;
     bool code_known;
     bool ok;
+    bool delivered;     /* chunks given to fn since the last burst end */
     volatile int *cancel;
 } xfer;
 
@@ -353,6 +354,7 @@ static size_t on_body(char *data, size_t size, size_t n, void *ud)
             x->ok = code >= 200 && code < 300;
         }
         if (x->ok) {
+            x->delivered = true;
             int r = x->fn(x->ud, data, len);
             if (r) {
                 x->fn_rc = r;
@@ -375,6 +377,15 @@ static size_t on_body(char *data, size_t size, size_t n, void *ud)
 static int on_progress(void *ud, curl_off_t dt, curl_off_t dn, curl_off_t ut, curl_off_t un)
 {
     xfer *x = ud;
+    /* libcurl calls this after each round of reading: a burst ends */
+    if (x->delivered && !x->fn_rc) {
+        x->delivered = false;
+        int r = x->fn(x->ud, NULL, 0);
+        if (r) {
+            x->fn_rc = r;
+            return 1;
+        }
+    }
     return (atomic_load(&x->c->stopped) || (x->cancel && *x->cancel)) ? 1 : 0;
 }
 

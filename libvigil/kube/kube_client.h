@@ -181,7 +181,10 @@ int kube_list_page_parse(const char *json, size_t len, kube_item_fn item, void *
 /*
  * Body callback of a stream: called with each chunk of a 2xx body as it
  * arrives. Return 0 to continue, non-zero to end the stream (the stream
- * call then returns that value if negative, or 0).
+ * call then returns that value if negative, or 0). After a network read
+ * that delivered one or more chunks it is called once more with data NULL
+ * and len 0: the end of a burst (the server's HTTP chunks are often one
+ * event each, so a burst is the useful unit for batching).
  */
 typedef int (*kube_stream_fn)(void *ud, const char *data, size_t len);
 

@@ -34,6 +34,7 @@ struct kube_informer {
 
     /* reflector state (informer thread only) */
     char rv[RV_MAX];         /* last seen RV */
+    uint64_t pending_events; /* not yet added to st.events */
     bool need_list;
     int list_mode;           /* 0: RV "0", 1: last RV, 2: unset */
     bool streaming_off;      /* server refused sendInitialEvents */
@@ -127,13 +128,25 @@ void kube_informer_stats_get(kube_informer *inf, kube_informer_stats *out)
     out->synced = atomic_load(&inf->synced);
 }
 
+/* The reflector's RV moves per event; readers see it (and the event
+ * count) at the end of each burst: publish(). */
 static void set_rv(kube_informer *inf, const char *rv)
 {
     if (!rv || !rv[0])
         return;
-    snprintf(inf->rv, sizeof inf->rv, "%s", rv);
+    size_t n = strlen(rv);
+    if (n >= sizeof inf->rv)
+        n = sizeof inf->rv - 1;
+    memcpy(inf->rv, rv, n);
+    inf->rv[n] = '\0';
+}
+
+static void publish(kube_informer *inf)
+{
     pthread_mutex_lock(&inf->mu);
-    snprintf(inf->st.last_rv, sizeof inf->st.last_rv, "%s", rv);
+    memcpy(inf->st.last_rv, inf->rv, sizeof inf->st.last_rv);
+    inf->st.events += inf->pending_events;
+    inf->pending_events = 0;
     pthread_mutex_unlock(&inf->mu);
 }
 
@@ -202,6 +215,14 @@ static void emit_delete(kube_informer *inf, const kube_obj *o)
         inf->o.handlers.on_delete(inf->o.handlers.ud, o);
 }
 
+/* End of a burst: publish the RV and counts, let the handlers hand on. */
+static void batch_end(kube_informer *inf)
+{
+    publish(inf);
+    if (inf->o.handlers.on_batch_end)
+        inf->o.handlers.on_batch_end(inf->o.handlers.ud);
+}
+
 typedef struct diffctx {
     kube_informer *inf;
     kube_store *other;
@@ -235,6 +256,7 @@ static void replace(kube_informer *inf, kube_store *fresh)
     diffctx b = {inf, inf->store};
     kube_store_each(fresh, diff_gone, &b);
     kube_store_clear(fresh);
+    batch_end(inf);
     pthread_mutex_lock(&inf->mu);
     inf->st.relists++;
     inf->st.last_sync_s = mono_s() - inf->sync_start;
@@ -293,8 +315,8 @@ static int do_list(kube_informer *inf, kube_resp *resp)
     inf->sync_start = mono_s();
     rc = kube_list(inf->c, inf->o.gvr, inf->ns, &lo, on_item, on_restart_list, &l, lrv, sizeof lrv, resp);
     if (rc == 0) {
-        replace(inf, fresh);
         set_rv(inf, lrv);
+        replace(inf, fresh);
         inf->list_mode = 1;
         vg_log_info(inf->o.log, "kube", "cache synced by list", "resource", inf->name, "rv", lrv);
     }
@@ -315,7 +337,7 @@ static int on_event(void *ud, const kube_event *ev)
 {
     watchctx *w = ud;
     kube_informer *inf = w->inf;
-    count(inf, &inf->st.events, 1);
+    inf->pending_events++;
     if (ev->type == KUBE_EV_ERROR) {
         kj c;
         kj_init(&c, ev->obj, ev->obj_len);
@@ -353,12 +375,11 @@ static int on_event(void *ud, const kube_event *ev)
         return decode_fail(inf, ev->obj, ev->obj_len, rc);
     }
     kube_store *s = w->initial ? inf->building : inf->store;
-    char rv[RV_MAX];
-    snprintf(rv, sizeof rv, "%s", o->meta.rv);
     if (ev->type == KUBE_EV_DELETED) {
         kube_obj *old = kube_store_del(s, o->meta.ns, o->meta.name);
         if (!w->initial)
             emit_delete(inf, old ? old : o);
+        set_rv(inf, o->meta.rv);
         kube_obj_free(old);
         kube_obj_free(o);
     } else {
@@ -367,6 +388,7 @@ static int on_event(void *ud, const kube_event *ev)
             kube_obj_free(o);
             return rc;
         }
+        set_rv(inf, o->meta.rv); /* only once applied: a resume must not skip it */
         if (!w->initial) {
             if (old)
                 emit_update(inf, old, o);
@@ -375,8 +397,13 @@ static int on_event(void *ud, const kube_event *ev)
         }
         kube_obj_free(old);
     }
-    set_rv(inf, rv);
     return 0;
+}
+
+static void on_batch(void *ud)
+{
+    watchctx *w = ud;
+    batch_end(w->inf);
 }
 
 /* Run one watch; returns what kube_watch_run returned. */
@@ -395,6 +422,7 @@ static int do_watch(kube_informer *inf, bool streaming, watchctx *w, kube_resp *
         .send_initial_events = streaming,
         .transport = inf->o.transport,
         .ws_token_subprotocol = inf->o.ws_token_subprotocol,
+        .batch_end = on_batch,
     };
     memset(w, 0, sizeof *w);
     w->inf = inf;
@@ -406,6 +434,7 @@ static int do_watch(kube_informer *inf, bool streaming, watchctx *w, kube_resp *
         inf->sync_start = mono_s();
     }
     int rc = kube_watch_run(inf->c, &wo, on_event, w, &inf->cancel, resp, res);
+    batch_end(inf); /* whatever the last read delivered before an error */
     if (inf->building) {
         /* the stream ended before the initial set was complete */
         kube_store_free(inf->building);

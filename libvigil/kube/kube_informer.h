@@ -37,10 +37,18 @@
 
 typedef struct kube_informer kube_informer;
 
+/*
+ * on_batch_end ends a burst of the other calls: the events of one received
+ * chunk, one relist's differences, and whatever came before a watch
+ * ended. A handler may collect its work (workqueue keys) and hand it on
+ * there, once per burst: waking another thread per event is what costs.
+ * Every add/update/delete is followed by an on_batch_end. Any may be NULL.
+ */
 typedef struct kube_handlers {
     void (*on_add)(void *ud, const kube_obj *o);
     void (*on_update)(void *ud, const kube_obj *old, const kube_obj *o);
     void (*on_delete)(void *ud, const kube_obj *o);
+    void (*on_batch_end)(void *ud);
     void *ud;
 } kube_handlers;
 

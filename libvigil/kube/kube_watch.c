@@ -195,8 +195,10 @@ int kube_watch_query(const kube_watch_opts *o, vg_buf *q)
 typedef struct wctx {
     kube_wdec dec;
     kube_event_fn fn;
+    void (*batch_end)(void *ud);
     void *ud;
     kube_watch_result *res;
+    uint64_t flushed;    /* res->events at the last batch end */
 } wctx;
 
 static int on_doc(void *ud, const char *doc, size_t len)
@@ -212,6 +214,12 @@ static int on_doc(void *ud, const char *doc, size_t len)
 static int on_chunk(void *ud, const char *data, size_t len)
 {
     wctx *w = ud;
+    if (!data) { /* the end of a network read */
+        if (w->batch_end && w->res->events != w->flushed)
+            w->batch_end(w->ud);
+        w->flushed = w->res->events;
+        return 0;
+    }
     w->res->started = true;
     w->res->bytes += len;
     return kube_wdec_feed(&w->dec, data, len, on_doc, w);
@@ -224,7 +232,7 @@ int kube_watch_run(kube_client *c, const kube_watch_opts *o, kube_event_fn fn, v
     if (o->transport == KUBE_WATCH_WEBSOCKET)
         return kube_ws_watch_run(c, o, fn, ud, cancel, resp, res);
     vg_buf path = VG_BUF_INIT, q = VG_BUF_INIT;
-    wctx w = {.fn = fn, .ud = ud, .res = res};
+    wctx w = {.fn = fn, .batch_end = o->batch_end, .ud = ud, .res = res};
     kube_wdec_init(&w.dec, 0);
     int rc = kube_path(&path, o->gvr, o->ns, NULL, NULL);
     if (!rc)

@@ -100,6 +100,11 @@ typedef struct kube_watch_opts {
     kube_watch_transport transport;
     unsigned idle_timeout_s;        /* silent connection limit; 0 = timeout_s + 60 */
     bool ws_token_subprotocol;      /* WebSocket: bearer token as subprotocol, not header */
+    /* Called with the event callback's ud after the events decoded from one
+     * read (an HTTP chunk, a WebSocket service round) have been delivered,
+     * when there were any: the consumer hands its work on once per burst
+     * instead of once per event. NULL = not called. */
+    void (*batch_end)(void *ud);
 } kube_watch_opts;
 
 /* Per event; a non-zero return ends the watch and is returned by run. */

@@ -26,6 +26,7 @@
 
 typedef struct wsrun {
     kube_event_fn fn;
+    void (*batch_end)(void *ud);
     void *ud;
     volatile int *cancel;
     kube_client *c;
@@ -57,6 +58,7 @@ static void quiet_lws(void) { lws_set_log_level(0, NULL); }
 static void *waker(void *arg)
 {
     wsrun *r = arg;
+    pthread_setname_np(pthread_self(), "ws-waker"); /* not the informer's name */
     struct timespec ts = {0, 200 * 1000 * 1000};
     while (!atomic_load(&r->stop_waker)) {
         nanosleep(&ts, NULL);
@@ -101,17 +103,25 @@ static int on_ws(struct lws *wsi, enum lws_callback_reasons reason, void *user, 
         if (lws_is_first_fragment(wsi))
             vg_buf_reset(&r->msg);
         r->res->bytes += len;
-        if (r->msg.len + len > WS_MAX_MSG) {
-            r->rc = -EFBIG;
-            return -1;
+        bool whole = lws_is_final_fragment(wsi) && lws_remaining_packet_payload(wsi) == 0;
+        const char *doc = in;
+        size_t dlen = len;
+        if (!whole || r->msg.len) {
+            /* a message in pieces is assembled; a whole one is read in place */
+            if (r->msg.len + len > WS_MAX_MSG) {
+                r->rc = -EFBIG;
+                return -1;
+            }
+            if (vg_buf_append(&r->msg, in, len)) {
+                r->rc = -ENOMEM;
+                return -1;
+            }
+            doc = r->msg.data;
+            dlen = r->msg.len;
         }
-        if (vg_buf_append(&r->msg, in, len)) {
-            r->rc = -ENOMEM;
-            return -1;
-        }
-        if (lws_is_final_fragment(wsi) && lws_remaining_packet_payload(wsi) == 0) {
+        if (whole) {
             kube_event ev;
-            if (kube_event_parse(r->msg.data, r->msg.len, &ev)) {
+            if (kube_event_parse(doc, dlen, &ev)) {
                 r->rc = -EBADMSG;
                 return -1;
             }
@@ -196,7 +206,7 @@ int kube_ws_watch_run(kube_client *c, const kube_watch_opts *o, kube_event_fn fn
     kube_creds cr;
     kube_creds_init(&cr);
     vg_buf path = VG_BUF_INIT, q = VG_BUF_INIT, proto = VG_BUF_INIT, full = VG_BUF_INIT;
-    wsrun r = {.fn = fn, .ud = ud, .cancel = cancel, .c = c, .res = res, .resp = resp};
+    wsrun r = {.fn = fn, .batch_end = o->batch_end, .ud = ud, .cancel = cancel, .c = c, .res = res, .resp = resp};
     vg_buf_init(&r.msg);
     struct lws_context *ctx = NULL;
     SSL_CTX *sctx = NULL;
@@ -294,7 +304,11 @@ int kube_ws_watch_run(kube_client *c, const kube_watch_opts *o, kube_event_fn fn
             r.cancelled = true;
             break;
         }
-        if (lws_service(ctx, 0) < 0)
+        uint64_t before = res->events;
+        int src = lws_service(ctx, 0);
+        if (r.batch_end && res->events != before)
+            r.batch_end(r.ud);
+        if (src < 0)
             break;
         if (res->bytes != last_bytes) {
             last_bytes = res->bytes;

@@ -35,5 +35,17 @@ for transport in http websocket; do
   curl -s "http://127.0.0.1:$op_port/metrics" | grep -q '^vigil_operator_informer_objects{resource="pods"} ' ||
     fail "$transport: no vigil_operator_informer_objects"
   grep -q 'reconcile.*object changed' "$TMP/op-$transport.log" || fail "$transport: the log reconciler saw nothing"
+  # keys are handed to the workqueue once per burst of events: a lone
+  # change after a quiet spell must still reach the reconciler at once
+  marker="marker-$transport"
+  opsim call POST /api/v1/namespaces/default/pods \
+    "{\"metadata\":{\"name\":\"$marker\"},\"spec\":{\"containers\":[{\"name\":\"c\",\"image\":\"x\"}]}}" \
+    >/dev/null || fail "$transport: cannot create $marker"
+  for i in $(seq 1 30); do
+    grep -q "object changed.*name=$marker" "$TMP/op-$transport.log" && break; sleep 0.1
+  done
+  grep -q "object changed.*name=$marker" "$TMP/op-$transport.log" ||
+    fail "$transport: a lone change did not reach the reconciler within 3 s"
+  ok "$transport: a lone change reached the reconciler"
   kill "$OP_PID"; wait "$OP_PID" 2>/dev/null
 done

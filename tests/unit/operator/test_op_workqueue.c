@@ -128,11 +128,68 @@ static void test_shutdown(void **state)
     op_wq_free(q);
 }
 
+/* A burst: dedup within it and against the queue, FIFO order kept, a
+ * sleeping worker woken by it, and 20k keys (the table grows) all found. */
+static void *getter_key(void *arg)
+{
+    static char k[32];
+    return op_wq_get(arg, k, sizeof k) == 0 ? k : NULL;
+}
+
+static void test_add_many(void **state)
+{
+    op_wq *q;
+    op_wq_opts o = {.name = "t"};
+    assert_int_equal(op_wq_new(&o, &q), 0);
+    pthread_t t;
+    pthread_create(&t, NULL, getter_key, q);
+    struct timespec ts = {0, 50 * 1000000};
+    nanosleep(&ts, NULL);
+    const char *burst[] = {"x", "y", "x", "z"};
+    assert_int_equal(op_wq_add_many(q, burst, 4), 0);
+    void *got;
+    pthread_join(t, &got);
+    assert_non_null(got);
+    assert_string_equal(got, "x");
+    assert_int_equal(op_wq_len(q), 2);
+    assert_int_equal(op_wq_add(q, "y"), 0);
+    assert_int_equal(op_wq_len(q), 2);
+    char k[32];
+    assert_int_equal(op_wq_get(q, k, sizeof k), 0);
+    assert_string_equal(k, "y");
+    assert_int_equal(op_wq_get(q, k, sizeof k), 0);
+    assert_string_equal(k, "z");
+    op_wq_done(q, "x");
+    op_wq_done(q, "y");
+    op_wq_done(q, "z");
+
+    enum { N = 20000 };
+    static char keys[N][16];
+    const char *kp[N];
+    for (int i = 0; i < N; i++) {
+        snprintf(keys[i], sizeof keys[i], "ns/p%d", i);
+        kp[i] = keys[i];
+    }
+    assert_int_equal(op_wq_add_many(q, kp, N), 0);
+    assert_int_equal(op_wq_add_many(q, kp, N), 0);
+    assert_int_equal(op_wq_len(q), N);
+    for (int i = 0; i < N; i++) {
+        assert_int_equal(op_wq_get(q, k, sizeof k), 0);
+        assert_string_equal(k, keys[i]);
+        op_wq_done(q, k);
+    }
+    assert_int_equal(op_wq_len(q), 0);
+    op_wq_shutdown(q);
+    assert_int_equal(op_wq_add_many(q, kp, 1), -ESHUTDOWN);
+    op_wq_free(q);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_dedup_and_processing), cmocka_unit_test(test_backoff),
         cmocka_unit_test(test_bucket), cmocka_unit_test(test_shutdown),
+        cmocka_unit_test(test_add_many),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

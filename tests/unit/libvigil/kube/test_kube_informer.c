@@ -269,11 +269,30 @@ static kube_config *cfg_for(srv *s, const char *token_file)
 
 typedef struct counts {
     atomic_int add, upd, del;
+    atomic_int unflushed;   /* calls since the last batch end */
+    atomic_int batches;
 } counts;
 
-static void h_add(void *ud, const kube_obj *o) { atomic_fetch_add(&((counts *)ud)->add, 1); }
-static void h_upd(void *ud, const kube_obj *a, const kube_obj *b) { atomic_fetch_add(&((counts *)ud)->upd, 1); }
-static void h_del(void *ud, const kube_obj *o) { atomic_fetch_add(&((counts *)ud)->del, 1); }
+static void h_add(void *ud, const kube_obj *o)
+{
+    atomic_fetch_add(&((counts *)ud)->add, 1);
+    atomic_fetch_add(&((counts *)ud)->unflushed, 1);
+}
+static void h_upd(void *ud, const kube_obj *a, const kube_obj *b)
+{
+    atomic_fetch_add(&((counts *)ud)->upd, 1);
+    atomic_fetch_add(&((counts *)ud)->unflushed, 1);
+}
+static void h_del(void *ud, const kube_obj *o)
+{
+    atomic_fetch_add(&((counts *)ud)->del, 1);
+    atomic_fetch_add(&((counts *)ud)->unflushed, 1);
+}
+static void h_batch(void *ud)
+{
+    atomic_store(&((counts *)ud)->unflushed, 0);
+    atomic_fetch_add(&((counts *)ud)->batches, 1);
+}
 
 static void test_informer_relist(void **state)
 {
@@ -285,7 +304,7 @@ static void test_informer_relist(void **state)
     assert_int_equal(kube_client_new(cfg, &co, &c), 0);
     counts cnt = {0};
     kube_informer_opts io = {.name = "pods", .gvr = &kube_gvr_pods, .kind = KUBE_OBJ_POD,
-                             .handlers = {h_add, h_upd, h_del, &cnt}, .backoff_initial_s = 0.05};
+                             .handlers = {h_add, h_upd, h_del, h_batch, &cnt}, .backoff_initial_s = 0.05};
     kube_informer *inf;
     assert_int_equal(kube_informer_new(c, &io, &inf), 0);
     assert_false(kube_informer_synced(inf));
@@ -318,6 +337,9 @@ static void test_informer_relist(void **state)
     assert_int_equal(atomic_load(&cnt.upd), 1);
     assert_int_equal(atomic_load(&cnt.del), 2);
     kube_informer_free(inf);
+    /* every handler call was followed by a batch end: list, watch, relist */
+    assert_int_equal(atomic_load(&cnt.unflushed), 0);
+    assert_true(atomic_load(&cnt.batches) >= 3);
     srv_stop(&s);
     /* the request sequence */
     int i422 = -1, ilist = -1;
