@@ -1,10 +1,14 @@
 /*
  * sys_class_net.c - the `netclass` collector.
  *
- * Reads only the ~22 attribute files it reports (node_exporter lists and
- * reads every file in each interface directory), and keeps them open
- * between scrapes (sysfs_fdcache): re-reading an open attribute costs a
- * fraction of opening it.
+ * Reads only the 22 attribute files it reports (node_exporter lists and
+ * reads every file in each interface directory). The five read on every
+ * scrape stay open between scrapes (sysfs_fdcache): re-reading an open
+ * attribute costs a fraction of opening it. The other 17 are cached per
+ * interface (see the header for when they are read again) and read with a
+ * plain open/read/close, so they hold no descriptor in between. One
+ * stat() of the interface's directory per scrape tells whether the name
+ * still means the same object.
  */
 #include "sys_class_net.h"
 
@@ -14,14 +18,17 @@
 #include <stdlib.h>
 #include <string.h>
 #include <stdio.h>
+#include <sys/stat.h>
 
 #include "field_filter.h"
+#include "vg_loop.h"
 #include "label_utf8.h"
 #include "proc_net_dev.h"
 #include "sysfs_attr.h"
 
 #define NC_OPT_IGNORED "collector.netclass.ignored-devices"
 #define NC_OPT_INVALID_SPEED "collector.netclass.ignore-invalid-speed"
+#define NC_OPT_MAX_AGE "collector.netclass.attribute-max-age"
 
 const char *const netclass_num_files[NC_NUM] = {
     [NC_ADDR_ASSIGN_TYPE] = "addr_assign_type",
@@ -51,49 +58,67 @@ const char *const netclass_str_files[NC_NSTR] = {
     [NC_OPERSTATE] = "operstate",
 };
 
-/* Metric names (after node_network_), node_exporter 1.5's. */
-static const char *const nc_metric[NC_NUM] = {
-    [NC_ADDR_ASSIGN_TYPE] = "address_assign_type",
-    [NC_CARRIER] = "carrier",
-    [NC_CARRIER_CHANGES] = "carrier_changes_total",
-    [NC_CARRIER_UP] = "carrier_up_changes_total",
-    [NC_CARRIER_DOWN] = "carrier_down_changes_total",
-    [NC_DEV_ID] = "device_id",
-    [NC_DORMANT] = "dormant",
-    [NC_FLAGS] = "flags",
-    [NC_IFINDEX] = "iface_id",
-    [NC_IFLINK] = "iface_link",
-    [NC_LINK_MODE] = "iface_link_mode",
-    [NC_MTU] = "mtu_bytes",
-    [NC_NAME_ASSIGN_TYPE] = "name_assign_type",
-    [NC_NETDEV_GROUP] = "net_dev_group",
-    [NC_SPEED] = "speed_bytes",
-    [NC_TX_QUEUE_LEN] = "transmit_queue_length",
-    [NC_TYPE] = "protocol_type",
+/* Families and help texts (after node_network_, node_exporter 1.5's names). */
+#define NC_FAM(suffix) "node_network_" suffix
+#define NC_HELP(suffix) "Network device property: " suffix
+#define NC_ROW(idx, suffix) [idx] = {NC_FAM(suffix), NC_HELP(suffix)}
+static const char *const nc_family[NC_NUM][2] = {
+    NC_ROW(NC_ADDR_ASSIGN_TYPE, "address_assign_type"),
+    NC_ROW(NC_CARRIER, "carrier"),
+    NC_ROW(NC_CARRIER_CHANGES, "carrier_changes_total"),
+    NC_ROW(NC_CARRIER_UP, "carrier_up_changes_total"),
+    NC_ROW(NC_CARRIER_DOWN, "carrier_down_changes_total"),
+    NC_ROW(NC_DEV_ID, "device_id"),
+    NC_ROW(NC_DORMANT, "dormant"),
+    NC_ROW(NC_FLAGS, "flags"),
+    NC_ROW(NC_IFINDEX, "iface_id"),
+    NC_ROW(NC_IFLINK, "iface_link"),
+    NC_ROW(NC_LINK_MODE, "iface_link_mode"),
+    NC_ROW(NC_MTU, "mtu_bytes"),
+    NC_ROW(NC_NAME_ASSIGN_TYPE, "name_assign_type"),
+    NC_ROW(NC_NETDEV_GROUP, "net_dev_group"),
+    NC_ROW(NC_SPEED, "speed_bytes"),
+    NC_ROW(NC_TX_QUEUE_LEN, "transmit_queue_length"),
+    NC_ROW(NC_TYPE, "protocol_type"),
 };
+
+bool sys_class_net_num_volatile(netclass_num i)
+{
+    return i == NC_CARRIER || i == NC_CARRIER_CHANGES || i == NC_DORMANT || i == NC_FLAGS;
+}
+
+bool sys_class_net_str_volatile(netclass_str i)
+{
+    return i == NC_OPERSTATE;
+}
+
+static int nc_parse_str(netclass_iface *ifc, int i, vg_slice v)
+{
+    if (v.n >= sizeof ifc->str[i] || memchr(v.p, '\0', v.n))
+        return -EFBIG;
+    label_utf8_copy(v.p, v.n, ifc->str[i], sizeof ifc->str[i]);
+    return 0;
+}
+
+static int nc_parse_num(netclass_iface *ifc, int i, vg_slice v)
+{
+    int64_t x;
+    if (sysfs_attr_parse_int(v, &x))
+        return -EINVAL;
+    ifc->v[i] = x;
+    ifc->has[i] = true;
+    return 0;
+}
 
 int sys_class_net_attr_parse(netclass_iface *ifc, const char *attr, const char *buf, size_t len)
 {
     vg_slice v = vg_slice_trim((vg_slice){buf, len});
-    for (int i = 0; i < NC_NSTR; i++) {
-        if (strcmp(attr, netclass_str_files[i]) != 0)
-            continue;
-        if (v.n >= sizeof ifc->str[i] || memchr(v.p, '\0', v.n))
-            return -EFBIG;
-        label_utf8_copy(v.p, v.n, ifc->str[i], sizeof ifc->str[i]);
-        return 0;
-    }
-    for (int i = 0; i < NC_NUM; i++) {
-        if (strcmp(attr, netclass_num_files[i]) != 0)
-            continue;
-        int64_t x;
-        int rc = sysfs_attr_parse_int(v, &x);
-        if (rc)
-            return -EINVAL;
-        ifc->v[i] = x;
-        ifc->has[i] = true;
-        return 0;
-    }
+    for (int i = 0; i < NC_NSTR; i++)
+        if (strcmp(attr, netclass_str_files[i]) == 0)
+            return nc_parse_str(ifc, i, v);
+    for (int i = 0; i < NC_NUM; i++)
+        if (strcmp(attr, netclass_num_files[i]) == 0)
+            return nc_parse_num(ifc, i, v);
     return -ENOENT;
 }
 
@@ -108,11 +133,9 @@ void sys_class_net_declare(vg_scrape *s, netclass_fams *f)
                                "Non-numeric data from /sys/class/net/<iface>, value is always 1.",
                                6, il);
     for (int i = 0; i < NC_NUM; i++) {
-        char name[64], help[96];
-        snprintf(name, sizeof name, "node_network_%s", nc_metric[i]);
-        snprintf(help, sizeof help, "Network device property: %s", nc_metric[i]);
         bool counter = i == NC_CARRIER_CHANGES || i == NC_CARRIER_UP || i == NC_CARRIER_DOWN;
-        f->num[i] = vg_scrape_family(s, name, counter ? VG_MT_COUNTER : VG_MT_GAUGE, help, 1, dl);
+        f->num[i] = vg_scrape_family(s, nc_family[i][0], counter ? VG_MT_COUNTER : VG_MT_GAUGE,
+                                     nc_family[i][1], 1, dl);
     }
 }
 
@@ -148,16 +171,34 @@ static const vg_opt_def nc_opts[] = {
     {NC_OPT_INVALID_SPEED, VG_OPT_BOOL, "false",
      "Ignore devices where the speed is invalid (node_exporter reports -1 Mbit/s as -125000)",
      VG_OPT_F_RELOADABLE},
+    {NC_OPT_MAX_AGE, VG_OPT_DURATION, NETCLASS_MAX_AGE_DEFAULT,
+     "Longest time the attributes other than operstate, carrier, carrier_changes, dormant and "
+     "flags are served from cache; they are re-read at once when one of those five changes or "
+     "the interface is re-created (0: read every attribute on every scrape, as node_exporter)",
+     VG_OPT_F_RELOADABLE},
 };
 
 #define NC_MAX_OPEN_FILES 512
+
+/* One interface as last read. */
+typedef struct nc_cached {
+    char key[64];           /* the directory name (ifc.name is its label form) */
+    netclass_iface ifc;
+    dev_t dev;              /* identity of its directory, to notice a */
+    ino_t ino;              /* re-created or renamed interface */
+    uint64_t read_ms;       /* when the cached attributes were read */
+    uint32_t gen;           /* the scrape that last listed it */
+    bool any;               /* some attribute was readable */
+} nc_cached;
 
 /* Collection thread only. */
 typedef struct nc_state {
     field_filter ignored;
     sysfs_dirlist dirs;
-    sysfs_fdcache files;    /* attribute files kept open between scrapes */
-    netclass_iface ifc;
+    sysfs_fdcache files;    /* the per-scrape attribute files, kept open */
+    nc_cached *ifs;         /* sorted by key */
+    size_t nifs, capifs;
+    uint32_t gen;
 } nc_state;
 
 static bool nc_default_match(const char *dev) { return proc_net_dev_pod_iface(dev); }
@@ -175,6 +216,7 @@ static void nc_release(void *state)
     field_filter_release(&st->ignored);
     sysfs_dirlist_release(&st->dirs);
     sysfs_fdcache_release(&st->files);
+    free(st->ifs);
     free(st);
 }
 
@@ -196,31 +238,156 @@ static int nc_init(agent_ctx *ctx, void **state)
     return 0;
 }
 
-/* Read one interface's attributes into st->ifc; false when it has none. */
-static bool nc_read_iface(agent_ctx *ctx, nc_state *st, char *path, size_t dirlen)
+/* The cache entry for name, created (zeroed) when new; NULL on ENOMEM. */
+static nc_cached *nc_entry(nc_state *st, const char *name, bool *fresh)
 {
-    netclass_iface *ifc = &st->ifc;
+    size_t lo = 0, hi = st->nifs;
+    while (lo < hi) {
+        size_t mid = lo + (hi - lo) / 2;
+        int c = strcmp(st->ifs[mid].key, name);
+        if (c == 0) {
+            *fresh = false;
+            return &st->ifs[mid];
+        }
+        if (c < 0)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    if (st->nifs == st->capifs) {
+        size_t ncap = st->capifs ? st->capifs * 2 : 8;
+        nc_cached *n = realloc(st->ifs, ncap * sizeof *n);
+        if (!n)
+            return NULL;
+        st->ifs = n;
+        st->capifs = ncap;
+    }
+    memmove(&st->ifs[lo + 1], &st->ifs[lo], (st->nifs - lo) * sizeof *st->ifs);
+    st->nifs++;
+    nc_cached *e = &st->ifs[lo];
+    memset(e, 0, sizeof *e);
+    snprintf(e->key, sizeof e->key, "%s", name);
+    label_utf8_copy(name, strlen(name), e->ifc.name, sizeof e->ifc.name);
+    *fresh = true;
+    return e;
+}
+
+/* Drop the interfaces the last listing did not show. */
+static void nc_sweep(nc_state *st)
+{
+    size_t w = 0;
+    for (size_t i = 0; i < st->nifs; i++)
+        if (st->ifs[i].gen == st->gen)
+            st->ifs[w++] = st->ifs[i];
+    st->nifs = w;
+}
+
+/*
+ * Read the attributes of one group (the volatile ones or the cached ones)
+ * into ifc, clearing that group's old values first: through kept-open
+ * files when kept (forgetting the kept descriptor first when forget), else
+ * with open/read/close. path holds "<dir>/" (dirlen bytes) with room for
+ * any attribute name. Returns whether any was readable.
+ */
+static int nc_read_one(nc_state *st, char *path, bool kept, bool forget, char *buf,
+                       size_t cap, vg_slice *v)
+{
+    if (!kept)
+        return sysfs_attr_read(AT_FDCWD, path, buf, cap, v);
+    if (forget)
+        sysfs_fdcache_forget(&st->files, path);
+    return sysfs_fdcache_read(&st->files, path, buf, cap, v);
+}
+
+static bool nc_read_group(agent_ctx *ctx, nc_state *st, netclass_iface *ifc, char *path,
+                          size_t dirlen, bool volatile_group, bool kept, bool forget)
+{
     char buf[512];
     vg_slice v;
     bool any = false;
-    for (int pass = 0; pass < 2; pass++) {
-        size_t n = pass ? NC_NUM : NC_NSTR;
-        for (size_t i = 0; i < n; i++) {
-            const char *attr = pass ? netclass_num_files[i] : netclass_str_files[i];
-            /* path holds "<dir>/" and has room for any attribute name */
-            strcpy(path + dirlen, attr);
-            int rc = sysfs_fdcache_read(&st->files, path, buf, sizeof buf, &v);
-            if (rc) {
-                if (!sysfs_attr_absent_err(rc))
-                    agent_ctx_parse_error(ctx, "netclass", attr);
-                continue;
-            }
-            any = true;
-            if (sys_class_net_attr_parse(ifc, attr, v.p, v.n))
-                agent_ctx_parse_error(ctx, "netclass", attr);
+    for (int i = 0; i < NC_NSTR; i++) {
+        if (sys_class_net_str_volatile((netclass_str)i) != volatile_group)
+            continue;
+        ifc->str[i][0] = '\0';
+        strcpy(path + dirlen, netclass_str_files[i]);
+        int rc = nc_read_one(st, path, kept, forget, buf, sizeof buf, &v);
+        if (rc) {
+            if (!sysfs_attr_absent_err(rc))
+                agent_ctx_parse_error(ctx, "netclass", netclass_str_files[i]);
+            continue;
         }
+        any = true;
+        if (nc_parse_str(ifc, i, vg_slice_trim(v)))
+            agent_ctx_parse_error(ctx, "netclass", netclass_str_files[i]);
+    }
+    for (int i = 0; i < NC_NUM; i++) {
+        if (sys_class_net_num_volatile((netclass_num)i) != volatile_group)
+            continue;
+        ifc->has[i] = false;
+        ifc->v[i] = 0;
+        strcpy(path + dirlen, netclass_num_files[i]);
+        int rc = nc_read_one(st, path, kept, forget, buf, sizeof buf, &v);
+        if (rc) {
+            if (!sysfs_attr_absent_err(rc))
+                agent_ctx_parse_error(ctx, "netclass", netclass_num_files[i]);
+            continue;
+        }
+        any = true;
+        if (nc_parse_num(ifc, i, vg_slice_trim(v)))
+            agent_ctx_parse_error(ctx, "netclass", netclass_num_files[i]);
     }
     return any;
+}
+
+/* Whether the volatile attributes of a and b differ. */
+static bool nc_volatile_changed(const netclass_iface *a, const netclass_iface *b)
+{
+    for (int i = 0; i < NC_NSTR; i++)
+        if (sys_class_net_str_volatile((netclass_str)i) && strcmp(a->str[i], b->str[i]) != 0)
+            return true;
+    for (int i = 0; i < NC_NUM; i++)
+        if (sys_class_net_num_volatile((netclass_num)i) &&
+            (a->has[i] != b->has[i] || a->v[i] != b->v[i]))
+            return true;
+    return false;
+}
+
+/*
+ * Bring one interface's entry up to date (see the header for when the
+ * cached group is read). dir holds "<base>/<name>/" (dirlen bytes).
+ */
+static void nc_update(agent_ctx *ctx, nc_state *st, nc_cached *e, bool fresh,
+                      const struct stat *sb, char *dir, size_t dirlen, uint64_t now,
+                      uint64_t max_age_ms)
+{
+    bool moved = !fresh && (e->dev != sb->st_dev || e->ino != sb->st_ino);
+    netclass_iface *cur = &e->ifc;
+    netclass_iface prev;
+    memcpy(prev.str[NC_OPERSTATE], cur->str[NC_OPERSTATE], sizeof prev.str[NC_OPERSTATE]);
+    memcpy(prev.has, cur->has, sizeof prev.has);
+    memcpy(prev.v, cur->v, sizeof prev.v);
+    /* kept descriptors of a renamed or re-created interface read the old object */
+    bool vol_any = nc_read_group(ctx, st, cur, dir, dirlen, true, true, moved);
+    bool reread = fresh || moved || !vol_any || max_age_ms == 0 ||
+                  now - e->read_ms >= max_age_ms || nc_volatile_changed(&prev, cur);
+    if (reread) {
+        /* read rarely: no descriptor held in between, unless read every time */
+        bool rest_any = nc_read_group(ctx, st, cur, dir, dirlen, false, max_age_ms == 0, moved);
+        e->read_ms = now;
+        e->any = vol_any || rest_any;
+    }
+    e->dev = sb->st_dev;
+    e->ino = sb->st_ino;
+}
+
+static uint64_t nc_max_age_ms(const agent_ctx *ctx)
+{
+    double secs = 60;
+    if (ctx->cfg)
+        secs = vg_config_duration(ctx->cfg, NC_OPT_MAX_AGE);
+    if (!(secs > 0))
+        return 0;
+    return secs > 1e9 ? (uint64_t)1e12 : (uint64_t)(secs * 1000);
 }
 
 static int nc_collect(agent_ctx *ctx, void *state, vg_scrape *s)
@@ -229,6 +396,8 @@ static int nc_collect(agent_ctx *ctx, void *state, vg_scrape *s)
     if (field_filter_set(&st->ignored, opt_str(ctx, NC_OPT_IGNORED)))
         agent_ctx_parse_error(ctx, "netclass", NC_OPT_IGNORED);
     bool ignore_speed = ctx->cfg && vg_config_bool(ctx->cfg, NC_OPT_INVALID_SPEED);
+    uint64_t max_age_ms = nc_max_age_ms(ctx);
+    uint64_t now = vg_now_ms();
     char base[4096], dir[4096 + 64];
     int rc = agent_path(ctx, AGENT_ROOT_SYS, "/class/net", base, sizeof base);
     if (rc)
@@ -236,24 +405,32 @@ static int nc_collect(agent_ctx *ctx, void *state, vg_scrape *s)
     rc = sysfs_dirlist_read(&st->dirs, AT_FDCWD, base, NULL);
     if (rc)
         return rc;
+    st->gen++;
     netclass_fams fams;
     sys_class_net_declare(s, &fams);
     for (size_t i = 0; i < st->dirs.n; i++) {
         const char *name = sysfs_dirlist_name(&st->dirs, i);
         if (st->dirs.ents[i].type == DT_REG) /* bonding_masters */
             continue;
-        if (strlen(name) >= sizeof st->ifc.name || field_filter_match(&st->ignored, name))
+        if (strlen(name) >= sizeof st->ifs[0].key || field_filter_match(&st->ignored, name))
             continue;
         int k = snprintf(dir, 4096, "%s/%s/", base, name);
         if (k < 0 || k >= 4096)
             continue;
-        memset(&st->ifc, 0, sizeof st->ifc);
-        label_utf8_copy(name, strlen(name), st->ifc.name, sizeof st->ifc.name);
-        /* not an interface directory (or gone since the listing): nothing readable */
-        if (!nc_read_iface(ctx, st, dir, (size_t)k))
+        struct stat sb;
+        if (stat(dir, &sb) != 0) /* gone since the listing, or not a directory */
             continue;
-        sys_class_net_emit(&fams, &st->ifc, ignore_speed);
+        bool fresh;
+        nc_cached *e = nc_entry(st, name, &fresh);
+        if (!e)
+            return -ENOMEM;
+        e->gen = st->gen;
+        nc_update(ctx, st, e, fresh, &sb, dir, (size_t)k, now, max_age_ms);
+        /* not an interface directory: nothing readable */
+        if (e->any)
+            sys_class_net_emit(&fams, &e->ifc, ignore_speed);
     }
+    nc_sweep(st);
     sysfs_fdcache_sweep(&st->files);
     return 0;
 }

@@ -13,6 +13,21 @@
  *
  * collector.netclass.ignored-devices defaults to the CNI per-pod interfaces
  * (node_exporter's default, ^$, ignores nothing).
+ *
+ * Collection model (node_exporter reads every attribute on every scrape):
+ * the attributes that move with the link state - operstate, carrier,
+ * carrier_changes, dormant, flags - are read on every scrape; the others
+ * (address, broadcast, duplex, ifalias, addr_assign_type, carrier_up/down
+ * counts, dev_id, ifindex, iflink, link_mode, mtu, name_assign_type,
+ * netdev_group, speed, tx_queue_len, type) are served from a per-interface
+ * cache and read again when any of those five changes (a link or admin
+ * up/down event: speed, duplex and the up/down counts move only then),
+ * when the interface appears or its directory is another object than last
+ * time (re-created or renamed), and in any case once the cache is
+ * collector.netclass.attribute-max-age old (default 1m; 0 reads every
+ * attribute on every scrape). So a value served is never older than that
+ * age; only changes that come without a link event (an admin setting the
+ * mtu, address, alias, group, queue length or link mode) wait for it.
  */
 #ifndef SYS_CLASS_NET_H
 #define SYS_CLASS_NET_H
@@ -24,6 +39,7 @@
 #include "agent_collector.h"
 
 #define NETCLASS_IGNORED_DEFAULT "^(veth|cali|flannel|cni|lxc|tunl|vxlan).*"
+#define NETCLASS_MAX_AGE_DEFAULT "1m"
 
 typedef enum {
     NC_ADDR_ASSIGN_TYPE = 0, NC_CARRIER, NC_CARRIER_CHANGES, NC_CARRIER_UP, NC_CARRIER_DOWN,
@@ -54,6 +70,10 @@ extern const char *const netclass_str_files[NC_NSTR];
  * unchanged on error.
  */
 int sys_class_net_attr_parse(netclass_iface *ifc, const char *attr, const char *buf, size_t len);
+
+/* Whether an attribute is read on every scrape (the rest are cached). */
+bool sys_class_net_num_volatile(netclass_num i);
+bool sys_class_net_str_volatile(netclass_str i);
 
 /* The families, declared once per scrape (declaring costs a lookup each). */
 typedef struct netclass_fams {

@@ -229,7 +229,8 @@ void sysfs_fdcache_init(sysfs_fdcache *c, size_t max_fds)
 void sysfs_fdcache_release(sysfs_fdcache *c)
 {
     for (size_t i = 0; i < c->n; i++) {
-        close(c->e[i].fd);
+        if (c->e[i].fd >= 0)
+            close(c->e[i].fd);
         free(c->e[i].path);
     }
     free(c->e);
@@ -384,6 +385,15 @@ static int fdcache_do(sysfs_fdcache *c, const char *path, fd_reader rd, void *a,
 {
     uint64_t h = path_hash(path);
     sysfs_fdent *e = fdcache_find(c, path, h);
+    if (e && e->fd < 0) {
+        /* forgotten: open the path again in the same slot */
+        e->gen = c->gen;
+        int nfd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY);
+        if (nfd < 0)
+            return -errno;
+        e->fd = nfd;
+        return rd(nfd, a, b, n);
+    }
     if (e) {
         e->gen = c->gen;
         int rc = rd(e->fd, a, b, n);
@@ -418,12 +428,22 @@ int sysfs_fdcache_read_all(sysfs_fdcache *c, const char *path, vg_buf *b, size_t
     return fdcache_do(c, path, rd_all, b, NULL, max);
 }
 
+void sysfs_fdcache_forget(sysfs_fdcache *c, const char *path)
+{
+    sysfs_fdent *e = fdcache_find(c, path, path_hash(path));
+    if (e && e->fd >= 0) {
+        close(e->fd);
+        e->fd = -1;
+    }
+}
+
 void sysfs_fdcache_sweep(sysfs_fdcache *c)
 {
     size_t w = 0;
     for (size_t i = 0; i < c->n; i++) {
         if (c->e[i].gen != c->gen) {
-            close(c->e[i].fd);
+            if (c->e[i].fd >= 0)
+                close(c->e[i].fd);
             free(c->e[i].path);
             continue;
         }
@@ -434,7 +454,8 @@ void sysfs_fdcache_sweep(sysfs_fdcache *c)
         if (idx_rebuild(c, c->idx_cap ? c->idx_cap : 64)) {
             /* no memory for the index: forget everything, reopen on demand */
             for (size_t i = 0; i < c->n; i++) {
-                close(c->e[i].fd);
+                if (c->e[i].fd >= 0)
+                    close(c->e[i].fd);
                 free(c->e[i].path);
             }
             c->n = 0;

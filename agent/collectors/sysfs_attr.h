@@ -92,7 +92,7 @@ static inline const char *sysfs_dirlist_name(const sysfs_dirlist *l, size_t i)
 typedef struct sysfs_fdent {
     char *path;
     uint64_t hash;
-    int fd;
+    int fd;               /* -1 after sysfs_fdcache_forget */
     uint32_t gen;
 } sysfs_fdent;
 
@@ -111,6 +111,14 @@ void sysfs_fdcache_release(sysfs_fdcache *c);   /* closes everything */
 /* As sysfs_attr_read(AT_FDCWD, path, ...), through a kept-open descriptor. */
 int sysfs_fdcache_read(sysfs_fdcache *c, const char *path, char *buf, size_t cap,
                        vg_slice *out);
+
+/*
+ * Close the descriptor kept for path, if any; the next read opens the path
+ * anew. For a caller that learns the name now means another object (an
+ * interface renamed or re-created between scrapes): a kept descriptor
+ * would go on reading the old one.
+ */
+void sysfs_fdcache_forget(sysfs_fdcache *c, const char *path);
 
 /* Read the whole file (up to max bytes, else -EFBIG) into b, replacing its
  * contents; for /proc files such as /proc/net/dev. 0 or -errno. */

@@ -149,6 +149,131 @@ static void test_collector_pod_ifaces(void **st)
     pt_done(&env);
 }
 
+static vg_config *load_cfg(const char *arg)
+{
+    const vg_opt_def *defs[1] = {agent_collector_netclass.opts};
+    size_t ndefs[1] = {agent_collector_netclass.nopts};
+    char *argv[3] = {"test", (char *)arg, NULL};
+    char *envp[1] = {NULL};
+    vg_config *cfg = NULL;
+    vg_config_err err;
+    if (vg_config_load(defs, ndefs, 1, arg ? 2 : 1, argv, envp, &cfg, &err))
+        fail_msg("config: %s", err.msg);
+    return cfg;
+}
+
+/* An interface with every attribute, as a temporary tree. */
+static void write_iface(pt_env *env, const char *name, const char *mtu, const char *changes)
+{
+    static const char *const fixed[][2] = {
+        {"address", "02:fc:00:00:00:01\n"}, {"broadcast", "ff:ff:ff:ff:ff:ff\n"},
+        {"duplex", "full\n"}, {"ifalias", "\n"}, {"operstate", "up\n"},
+        {"addr_assign_type", "0\n"}, {"carrier", "1\n"}, {"carrier_up_count", "1\n"},
+        {"carrier_down_count", "0\n"}, {"dev_id", "0x0\n"}, {"dormant", "0\n"},
+        {"flags", "0x1003\n"}, {"ifindex", "2\n"}, {"iflink", "2\n"}, {"link_mode", "0\n"},
+        {"name_assign_type", "4\n"}, {"netdev_group", "0\n"}, {"speed", "1000\n"},
+        {"tx_queue_len", "1000\n"}, {"type", "1\n"},
+    };
+    char rel[128];
+    for (size_t i = 0; i < sizeof fixed / sizeof fixed[0]; i++) {
+        snprintf(rel, sizeof rel, "/class/net/%s/%s", name, fixed[i][0]);
+        pt_tree_write(env, AGENT_ROOT_SYS, rel, fixed[i][1]);
+    }
+    snprintf(rel, sizeof rel, "/class/net/%s/mtu", name);
+    pt_tree_write(env, AGENT_ROOT_SYS, rel, mtu);
+    snprintf(rel, sizeof rel, "/class/net/%s/carrier_changes", name);
+    pt_tree_write(env, AGENT_ROOT_SYS, rel, changes);
+}
+
+static double scrape_mtu(const agent_collector *c, pt_env *env, void *state, const char *dev)
+{
+    vg_scrape *s;
+    vg_scrape_new(&s);
+    assert_int_equal(c->collect(&env->ctx, state, s), 0);
+    double v = pt_value(s, "node_network_mtu_bytes", 1, dev);
+    vg_scrape_free(s);
+    return v;
+}
+
+/* The cached attributes: served from cache until a volatile one changes,
+ * the interface is re-created, or the max age passes (0: never cached). */
+static void test_collector_cache(void **st)
+{
+    const agent_collector *c = &agent_collector_netclass;
+    pt_env env;
+    pt_ctx_tmp(&env);
+    write_iface(&env, "eth0", "1500\n", "1\n");
+    vg_config *cfg = load_cfg(NULL);
+    assert_true(vg_config_duration(cfg, "collector.netclass.attribute-max-age") == 60);
+    vg_config_free(cfg);
+    cfg = load_cfg("--collector.netclass.attribute-max-age=1h");
+    env.ctx.cfg = cfg;
+    void *state = NULL;
+    assert_int_equal(c->init(&env.ctx, &state), 0);
+    assert_true(scrape_mtu(c, &env, state, "eth0") == 1500);
+    /* an mtu change alone waits for the max age */
+    pt_tree_write(&env, AGENT_ROOT_SYS, "/class/net/eth0/mtu", "9000\n");
+    assert_true(scrape_mtu(c, &env, state, "eth0") == 1500);
+    /* a link event (carrier_changes moved) re-reads everything */
+    pt_tree_write(&env, AGENT_ROOT_SYS, "/class/net/eth0/carrier_changes", "3\n");
+    pt_tree_write(&env, AGENT_ROOT_SYS, "/class/net/eth0/carrier_up_count", "2\n");
+    vg_scrape *s;
+    vg_scrape_new(&s);
+    assert_int_equal(c->collect(&env.ctx, state, s), 0);
+    assert_true(pt_value(s, "node_network_mtu_bytes", 1, "eth0") == 9000);
+    assert_true(pt_value(s, "node_network_carrier_changes_total", 1, "eth0") == 3);
+    assert_true(pt_value(s, "node_network_carrier_up_changes_total", 1, "eth0") == 2);
+    vg_scrape_free(s);
+    /* so does an operstate or flags change */
+    pt_tree_write(&env, AGENT_ROOT_SYS, "/class/net/eth0/mtu", "1400\n");
+    pt_tree_write(&env, AGENT_ROOT_SYS, "/class/net/eth0/flags", "0x1002\n");
+    assert_true(scrape_mtu(c, &env, state, "eth0") == 1400);
+    /* volatile attributes are read on every scrape */
+    pt_tree_write(&env, AGENT_ROOT_SYS, "/class/net/eth0/operstate", "down\n");
+    vg_scrape_new(&s);
+    assert_int_equal(c->collect(&env.ctx, state, s), 0);
+    assert_true(pt_value(s, "node_network_up", 1, "eth0") == 0);
+    vg_scrape_free(s);
+    /* a re-created interface (another directory under the same name) is read whole */
+    char from[PATH_MAX * 2], to[PATH_MAX * 2];
+    snprintf(from, sizeof from, "%s/class/net/eth0", env.roots[AGENT_ROOT_SYS]);
+    snprintf(to, sizeof to, "%s/class/net/old-eth0", env.roots[AGENT_ROOT_SYS]);
+    assert_int_equal(rename(from, to), 0);
+    write_iface(&env, "eth0", "1280\n", "3\n"); /* same volatile values as before */
+    pt_tree_write(&env, AGENT_ROOT_SYS, "/class/net/eth0/operstate", "down\n");
+    pt_tree_write(&env, AGENT_ROOT_SYS, "/class/net/eth0/flags", "0x1002\n");
+    assert_true(scrape_mtu(c, &env, state, "eth0") == 1280);
+    assert_true(scrape_mtu(c, &env, state, "old-eth0") == 1400);
+    /* and the files kept open for the old one are not read for the new one */
+    pt_tree_write(&env, AGENT_ROOT_SYS, "/class/net/eth0/operstate", "up\n");
+    vg_scrape_new(&s);
+    assert_int_equal(c->collect(&env.ctx, state, s), 0);
+    assert_true(pt_value(s, "node_network_up", 1, "eth0") == 1);
+    assert_true(pt_value(s, "node_network_up", 1, "old-eth0") == 0);
+    vg_scrape_free(s);
+    /* a vanished interface is forgotten, and read whole when it comes back */
+    char cmd[PATH_MAX * 2 + 16];
+    snprintf(cmd, sizeof cmd, "rm -rf '%s'", to);
+    assert_int_equal(system(cmd), 0);
+    assert_true(isnan(scrape_mtu(c, &env, state, "old-eth0")));
+    write_iface(&env, "old-eth0", "1300\n", "1\n");
+    assert_true(scrape_mtu(c, &env, state, "old-eth0") == 1300);
+    c->release(state);
+    vg_config_free(cfg);
+
+    /* max age 0: every attribute on every scrape */
+    cfg = load_cfg("--collector.netclass.attribute-max-age=0s");
+    env.ctx.cfg = cfg;
+    assert_int_equal(c->init(&env.ctx, &state), 0);
+    assert_true(scrape_mtu(c, &env, state, "eth0") == 1280);
+    pt_tree_write(&env, AGENT_ROOT_SYS, "/class/net/eth0/mtu", "1500\n");
+    assert_true(scrape_mtu(c, &env, state, "eth0") == 1500);
+    c->release(state);
+    vg_config_free(cfg);
+    env.ctx.cfg = NULL;
+    pt_done(&env);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -156,6 +281,7 @@ int main(void)
         cmocka_unit_test(test_emit),
         cmocka_unit_test(test_collector_real_debian),
         cmocka_unit_test(test_collector_pod_ifaces),
+        cmocka_unit_test(test_collector_cache),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

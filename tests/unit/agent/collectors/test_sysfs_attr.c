@@ -188,6 +188,26 @@ static void test_fdcache(void **st)
     }
     assert_int_equal(sysfs_fdcache_read_all(&c, pbig, &b, 1000), -EFBIG);
     vg_buf_release(&b);
+    /* a kept file replaced by another under its name: read the old one
+     * until forgotten, then the new one, in the same slot */
+    assert_int_equal(sysfs_fdcache_read(&c, pa, buf, sizeof buf, &v), 0);
+    char pnew[140];
+    snprintf(pnew, sizeof pnew, "%s/a.new", tmpdir);
+    write_file("a.new", "7\n", 2);
+    assert_int_equal(rename(pnew, pa), 0);
+    assert_int_equal(sysfs_fdcache_read(&c, pa, buf, sizeof buf, &v), 0);
+    assert_true(v.p[0] == '4');
+    size_t held = sysfs_fdcache_open(&c);
+    sysfs_fdcache_forget(&c, pa);
+    sysfs_fdcache_forget(&c, "/not/kept"); /* no-op */
+    assert_int_equal(sysfs_fdcache_read(&c, pa, buf, sizeof buf, &v), 0);
+    assert_true(v.n == 2 && v.p[0] == '7');
+    assert_int_equal(sysfs_fdcache_open(&c), held);
+    /* a forgotten file not read again is swept like any other */
+    sysfs_fdcache_forget(&c, pa);
+    sysfs_fdcache_sweep(&c);
+    sysfs_fdcache_sweep(&c);
+    assert_int_equal(sysfs_fdcache_open(&c), 0);
     sysfs_fdcache_release(&c);
     char cmd[128];
     snprintf(cmd, sizeof cmd, "rm -rf %s", tmpdir);
