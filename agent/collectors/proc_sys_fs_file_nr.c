@@ -5,6 +5,8 @@
 
 #include <errno.h>
 
+#include <stdlib.h>
+
 #include "small_file.h"
 #include "vg_parse.h"
 
@@ -24,11 +26,29 @@ int proc_sys_fs_file_nr_parse(const char *buf, size_t len, vg_scrape *s)
     return 2;
 }
 
+static int filefd_init(agent_ctx *ctx, void **state)
+{
+    small_file_kept *k = malloc(sizeof *k);
+    if (!k)
+        return -ENOMEM;
+    small_file_kept_init(k);
+    *state = k;
+    return 0;
+}
+
+static void filefd_release(void *state)
+{
+    if (state)
+        small_file_kept_release(state);
+    free(state);
+}
+
 static int filefd_collect(agent_ctx *ctx, void *state, vg_scrape *s)
 {
     char buf[256];
     size_t len;
-    int rc = small_file_read(ctx, AGENT_ROOT_PROC, "/sys/fs/file-nr", buf, sizeof buf, &len);
+    int rc = small_file_read_kept(state, ctx, AGENT_ROOT_PROC, "/sys/fs/file-nr", buf,
+                                  sizeof buf, &len);
     if (rc)
         return rc;
     rc = proc_sys_fs_file_nr_parse(buf, len, s);
@@ -43,5 +63,7 @@ const agent_collector agent_collector_filefd = {
     .name = "filefd",
     .default_enabled = true,
     .help = "File descriptor use from /proc/sys/fs/file-nr (node_filefd_*)",
+    .init = filefd_init,
     .collect = filefd_collect,
+    .release = filefd_release,
 };

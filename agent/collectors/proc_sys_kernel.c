@@ -64,6 +64,7 @@ int proc_sys_kernel_uname_emit(const proc_uname *u, vg_scrape *s)
 typedef struct uname_state {
     bool have_static;
     proc_uname u;
+    small_file_kept files;   /* host and domain name, read every scrape */
 } uname_state;
 
 static bool uname_field_static(int i)
@@ -76,13 +77,17 @@ static int uname_init(agent_ctx *ctx, void **state)
     uname_state *us = calloc(1, sizeof *us);
     if (!us)
         return -ENOMEM;
+    small_file_kept_init(&us->files);
     *state = us;
     return 0;
 }
 
 static void uname_release(void *state)
 {
-    free(state);
+    uname_state *us = state;
+    if (us)
+        small_file_kept_release(&us->files);
+    free(us);
 }
 
 static int uname_collect(agent_ctx *ctx, void *state, vg_scrape *s)
@@ -96,7 +101,11 @@ static int uname_collect(agent_ctx *ctx, void *state, vg_scrape *s)
         snprintf(rel, sizeof rel, "/sys/kernel/%s", uname_files[i]);
         char buf[PROC_UNAME_MAX + 1];
         size_t len;
-        int rc = small_file_read(ctx, AGENT_ROOT_PROC, rel, buf, sizeof buf, &len);
+        /* the static ones are read once: no descriptor kept for them */
+        int rc = uname_field_static(i)
+                     ? small_file_read(ctx, AGENT_ROOT_PROC, rel, buf, sizeof buf, &len)
+                     : small_file_read_kept(&us->files, ctx, AGENT_ROOT_PROC, rel, buf,
+                                            sizeof buf, &len);
         if (rc == -ENOENT && i == PROC_UNAME_MACHINE) {
             struct utsname un;
             if (uname(&un) != 0)

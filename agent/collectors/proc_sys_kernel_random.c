@@ -6,6 +6,7 @@
 #include "proc_sys_kernel_random.h"
 
 #include <errno.h>
+#include <stdlib.h>
 
 #include "small_file.h"
 #include "vg_parse.h"
@@ -25,6 +26,23 @@ int proc_sys_kernel_random_parse(const char *buf, size_t len, proc_random_file w
     return 1;
 }
 
+static int entropy_init(agent_ctx *ctx, void **state)
+{
+    small_file_kept *k = malloc(sizeof *k);
+    if (!k)
+        return -ENOMEM;
+    small_file_kept_init(k);
+    *state = k;
+    return 0;
+}
+
+static void entropy_release(void *state)
+{
+    if (state)
+        small_file_kept_release(state);
+    free(state);
+}
+
 static int entropy_collect(agent_ctx *ctx, void *state, vg_scrape *s)
 {
     static const char *const files[2] = {"/sys/kernel/random/entropy_avail",
@@ -32,7 +50,8 @@ static int entropy_collect(agent_ctx *ctx, void *state, vg_scrape *s)
     for (int i = 0; i < 2; i++) {
         char buf[64];
         size_t len;
-        int rc = small_file_read(ctx, AGENT_ROOT_PROC, files[i], buf, sizeof buf, &len);
+        int rc = small_file_read_kept(state, ctx, AGENT_ROOT_PROC, files[i], buf, sizeof buf,
+                                      &len);
         if (rc == 0)
             rc = proc_sys_kernel_random_parse(buf, len, (proc_random_file)i, s);
         if (rc == -EINVAL || rc == -EFBIG)
@@ -47,5 +66,7 @@ const agent_collector agent_collector_entropy = {
     .name = "entropy",
     .default_enabled = true,
     .help = "Kernel entropy pool from /proc/sys/kernel/random (node_entropy_*)",
+    .init = entropy_init,
     .collect = entropy_collect,
+    .release = entropy_release,
 };
