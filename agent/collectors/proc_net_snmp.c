@@ -162,11 +162,19 @@ static int add_field(vg_slice proto, vg_slice field, vg_slice value,
     double v;
     if (value_parse(value, &v))
         return -1;
-    char help[sizeof name + 16];
-    char flat[NETSTAT_KEY_MAX + 1];
-    /* node_exporter's help names the field without the separator ("TcpInSegs"). */
-    snprintf(flat, sizeof flat, "%.*s%.*s", (int)proto.n, proto.p, (int)field.n, field.p);
-    snprintf(help, sizeof help, "Statistic %s.", flat);
+    /* node_exporter's help names the field without the separator
+     * ("Statistic TcpInSegs."); built with memcpy: snprintf cost more than
+     * the rest of this function for the ~40 selected fields */
+    static const char pre[] = "Statistic ";
+    char help[sizeof pre + NETSTAT_KEY_MAX + 2];
+    size_t k = sizeof pre - 1;
+    memcpy(help, pre, k);
+    memcpy(help + k, proto.p, proto.n);   /* build_name checked the lengths */
+    k += proto.n;
+    memcpy(help + k, field.p, field.n);
+    k += field.n;
+    help[k++] = '.';
+    help[k] = '\0';
     return vg_scrape_add1(s, name, VG_MT_UNTYPED, help, v) == 0 ? 1 : -1;
 }
 

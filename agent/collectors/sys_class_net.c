@@ -6,9 +6,10 @@
  * scrape stay open between scrapes (sysfs_fdcache): re-reading an open
  * attribute costs a fraction of opening it. The other 17 are cached per
  * interface (see the header for when they are read again) and read with a
- * plain open/read/close, so they hold no descriptor in between. One
- * stat() of the interface's directory per scrape tells whether the name
- * still means the same object.
+ * plain open/read/close, so they hold no descriptor in between. The inode
+ * number the directory listing gives for each entry (the class/net
+ * symlink) tells whether a name still means the same interface: a
+ * re-created one gets a new link, a renamed one brings its own.
  */
 #include "sys_class_net.h"
 
@@ -18,7 +19,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <stdio.h>
-#include <sys/stat.h>
 
 #include "field_filter.h"
 #include "vg_loop.h"
@@ -184,8 +184,8 @@ static const vg_opt_def nc_opts[] = {
 typedef struct nc_cached {
     char key[64];           /* the directory name (ifc.name is its label form) */
     netclass_iface ifc;
-    dev_t dev;              /* identity of its directory, to notice a */
-    ino_t ino;              /* re-created or renamed interface */
+    uint64_t ino;           /* its entry's inode, to notice a re-created or
+                               renamed interface */
     uint64_t read_ms;       /* when the cached attributes were read */
     uint32_t gen;           /* the scrape that last listed it */
     bool any;               /* some attribute was readable */
@@ -356,11 +356,10 @@ static bool nc_volatile_changed(const netclass_iface *a, const netclass_iface *b
  * Bring one interface's entry up to date (see the header for when the
  * cached group is read). dir holds "<base>/<name>/" (dirlen bytes).
  */
-static void nc_update(agent_ctx *ctx, nc_state *st, nc_cached *e, bool fresh,
-                      const struct stat *sb, char *dir, size_t dirlen, uint64_t now,
-                      uint64_t max_age_ms)
+static void nc_update(agent_ctx *ctx, nc_state *st, nc_cached *e, bool fresh, uint64_t ino,
+                      char *dir, size_t dirlen, uint64_t now, uint64_t max_age_ms)
 {
-    bool moved = !fresh && (e->dev != sb->st_dev || e->ino != sb->st_ino);
+    bool moved = !fresh && e->ino != ino;
     netclass_iface *cur = &e->ifc;
     netclass_iface prev;
     memcpy(prev.str[NC_OPERSTATE], cur->str[NC_OPERSTATE], sizeof prev.str[NC_OPERSTATE]);
@@ -376,8 +375,7 @@ static void nc_update(agent_ctx *ctx, nc_state *st, nc_cached *e, bool fresh,
         e->read_ms = now;
         e->any = vol_any || rest_any;
     }
-    e->dev = sb->st_dev;
-    e->ino = sb->st_ino;
+    e->ino = ino;
 }
 
 static uint64_t nc_max_age_ms(const agent_ctx *ctx)
@@ -402,7 +400,7 @@ static int nc_collect(agent_ctx *ctx, void *state, vg_scrape *s)
     int rc = agent_path(ctx, AGENT_ROOT_SYS, "/class/net", base, sizeof base);
     if (rc)
         return rc;
-    rc = sysfs_dirlist_read(&st->dirs, AT_FDCWD, base, NULL);
+    rc = sysfs_dirlist_read_kept(&st->dirs, base, NULL);
     if (rc)
         return rc;
     st->gen++;
@@ -417,15 +415,12 @@ static int nc_collect(agent_ctx *ctx, void *state, vg_scrape *s)
         int k = snprintf(dir, 4096, "%s/%s/", base, name);
         if (k < 0 || k >= 4096)
             continue;
-        struct stat sb;
-        if (stat(dir, &sb) != 0) /* gone since the listing, or not a directory */
-            continue;
         bool fresh;
         nc_cached *e = nc_entry(st, name, &fresh);
         if (!e)
             return -ENOMEM;
         e->gen = st->gen;
-        nc_update(ctx, st, e, fresh, &sb, dir, (size_t)k, now, max_age_ms);
+        nc_update(ctx, st, e, fresh, st->dirs.ents[i].ino, dir, (size_t)k, now, max_age_ms);
         /* not an interface directory: nothing readable */
         if (e->any)
             sys_class_net_emit(&fams, &e->ifc, ignore_speed);

@@ -143,7 +143,7 @@ static int th_collect(agent_ctx *ctx, void *state, vg_scrape *s)
     int rc = agent_path(ctx, AGENT_ROOT_SYS, "/class/thermal", base, sizeof base);
     if (rc)
         return rc;
-    rc = sysfs_dirlist_read(&st->ents, AT_FDCWD, base, NULL);
+    rc = sysfs_dirlist_read_kept(&st->ents, base, NULL);
     if (rc)
         return rc;
     for (size_t i = 0; i < st->ents.n; i++) {

@@ -8,7 +8,9 @@
 #include <fcntl.h>
 #include <stdlib.h>
 #include <string.h>
+#include <linux/magic.h>
 #include <sys/resource.h>
+#include <sys/statfs.h>
 #include <unistd.h>
 
 int sysfs_attr_read(int dirfd, const char *name, char *buf, size_t cap, vg_slice *out)
@@ -130,16 +132,21 @@ bool sysfs_attr_absent_err(int err)
 void sysfs_dirlist_init(sysfs_dirlist *l)
 {
     memset(l, 0, sizeof *l);
+    l->kept_fd = -1;
 }
 
 void sysfs_dirlist_release(sysfs_dirlist *l)
 {
     free(l->pool);
     free(l->ents);
+    if (l->kept_fd >= 0)
+        close(l->kept_fd);
+    free(l->kept_path);
     memset(l, 0, sizeof *l);
+    l->kept_fd = -1;
 }
 
-static int dirlist_add(sysfs_dirlist *l, const char *name, unsigned char type)
+static int dirlist_add(sysfs_dirlist *l, const char *name, uint64_t ino, unsigned char type)
 {
     size_t len = strlen(name) + 1;
     if (l->pool_len + len > l->pool_cap) {
@@ -162,6 +169,7 @@ static int dirlist_add(sysfs_dirlist *l, const char *name, unsigned char type)
     }
     memcpy(l->pool + l->pool_len, name, len);
     l->ents[l->n].off = l->pool_len;
+    l->ents[l->n].ino = ino;
     l->ents[l->n].type = type;
     l->n++;
     l->pool_len += len;
@@ -172,6 +180,12 @@ static int dirent_cmp(const void *a, const void *b, void *pool)
 {
     const sysfs_dirent *x = a, *y = b;
     return strcmp((const char *)pool + x->off, (const char *)pool + y->off);
+}
+
+static void dirlist_sort(sysfs_dirlist *l)
+{
+    if (l->n > 1)
+        qsort_r(l->ents, l->n, sizeof *l->ents, dirent_cmp, l->pool);
 }
 
 int sysfs_dirlist_read(sysfs_dirlist *l, int dirfd, const char *path, const char *prefix)
@@ -196,7 +210,7 @@ int sysfs_dirlist_read(sysfs_dirlist *l, int dirfd, const char *path, const char
             continue;
         if (plen && strncmp(nm, prefix, plen) != 0)
             continue;
-        rc = dirlist_add(l, nm, de->d_type);
+        rc = dirlist_add(l, nm, (uint64_t)de->d_ino, de->d_type);
         if (rc)
             break;
     }
@@ -205,9 +219,85 @@ int sysfs_dirlist_read(sysfs_dirlist *l, int dirfd, const char *path, const char
         l->n = 0;
         return rc;
     }
-    if (l->n > 1)
-        qsort_r(l->ents, l->n, sizeof *l->ents, dirent_cmp, l->pool);
+    dirlist_sort(l);
     return 0;
+}
+
+static void dirlist_unkeep(sysfs_dirlist *l)
+{
+    if (l->kept_fd >= 0)
+        close(l->kept_fd);
+    l->kept_fd = -1;
+    free(l->kept_path);
+    l->kept_path = NULL;
+}
+
+/* List the open directory fd from its start. 0 or -errno (list empty). */
+static int dirlist_fill(sysfs_dirlist *l, int fd, const char *prefix)
+{
+    char buf[8192] __attribute__((aligned(8)));
+    size_t plen = prefix ? strlen(prefix) : 0;
+    l->n = 0;
+    l->pool_len = 0;
+    if (lseek(fd, 0, SEEK_SET) < 0)
+        return -errno;
+    for (;;) {
+        ssize_t got = getdents64(fd, buf, sizeof buf);
+        if (got < 0) {
+            int e = -errno;
+            l->n = 0;
+            return e;
+        }
+        if (got == 0)
+            break;
+        for (ssize_t off = 0; off < got;) {
+            const struct dirent64 *de = (const struct dirent64 *)(buf + off);
+            off += de->d_reclen;
+            const char *nm = de->d_name;
+            if (nm[0] == '.' && (nm[1] == '\0' || (nm[1] == '.' && nm[2] == '\0')))
+                continue;
+            if (plen && strncmp(nm, prefix, plen) != 0)
+                continue;
+            int rc = dirlist_add(l, nm, (uint64_t)de->d_ino, de->d_type);
+            if (rc) {
+                l->n = 0;
+                return rc;
+            }
+        }
+    }
+    dirlist_sort(l);
+    return 0;
+}
+
+int sysfs_dirlist_read_kept(sysfs_dirlist *l, const char *path, const char *prefix)
+{
+    if (l->kept_fd >= 0 && strcmp(l->kept_path, path) != 0)
+        dirlist_unkeep(l);
+    if (l->kept_fd >= 0) {
+        int rc = dirlist_fill(l, l->kept_fd, prefix);
+        if (rc != -ENOMEM && rc != 0)
+            dirlist_unkeep(l); /* e.g. the directory went away: open it again below */
+        else
+            return rc;
+    }
+    int fd = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    if (fd < 0) {
+        l->n = 0;
+        l->pool_len = 0;
+        return -errno;
+    }
+    int rc = dirlist_fill(l, fd, prefix);
+    struct statfs sf;
+    char *dup = NULL;
+    if (rc == 0 && fstatfs(fd, &sf) == 0 &&
+        (sf.f_type == SYSFS_MAGIC || sf.f_type == PROC_SUPER_MAGIC) &&
+        (dup = strdup(path)) != NULL) {
+        l->kept_fd = fd;
+        l->kept_path = dup;
+        return 0;
+    }
+    close(fd);
+    return rc;
 }
 
 /* ---------- kept-open files ---------- */

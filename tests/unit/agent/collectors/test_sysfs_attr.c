@@ -131,6 +131,40 @@ static void test_dirlist_sorted_prefix(void **st)
     assert_string_equal(sysfs_dirlist_name(&l, 299), "f299");
     assert_int_equal(sysfs_dirlist_read(&l, AT_FDCWD, "/nonexistent-dir", NULL), -ENOENT);
     assert_int_equal(l.n, 0);
+    /* the kept variant lists the same, in a plain tree without keeping it
+     * open (so a new entry, or a replaced directory, is seen) */
+    assert_int_equal(sysfs_dirlist_read_kept(&l, tmpdir, "f"), 0);
+    assert_int_equal(l.n, 300);
+    assert_int_equal(l.kept_fd, -1);
+    assert_string_equal(sysfs_dirlist_name(&l, 0), "f000");
+    assert_string_equal(sysfs_dirlist_name(&l, 299), "f299");
+    write_file("f300", "", 0);
+    assert_int_equal(sysfs_dirlist_read_kept(&l, tmpdir, "f"), 0);
+    assert_int_equal(l.n, 301);
+    struct stat sb;
+    char p0[300];
+    snprintf(p0, sizeof p0, "%s/f000", tmpdir);
+    assert_int_equal(stat(p0, &sb), 0);
+    assert_true(l.ents[0].ino == (uint64_t)sb.st_ino);
+    assert_int_equal(sysfs_dirlist_read_kept(&l, "/nonexistent-dir", NULL), -ENOENT);
+    assert_int_equal(l.n, 0);
+    /* sysfs: kept open, and each listing as fresh as a plain one */
+    sysfs_dirlist plain;
+    sysfs_dirlist_init(&plain);
+    for (int round = 0; round < 2; round++) {
+        assert_int_equal(sysfs_dirlist_read_kept(&l, "/sys/class/net", NULL), 0);
+        assert_true(l.kept_fd >= 0);
+        assert_int_equal(sysfs_dirlist_read(&plain, AT_FDCWD, "/sys/class/net", NULL), 0);
+        assert_int_equal(l.n, plain.n);
+        for (size_t i = 0; i < l.n; i++) {
+            assert_string_equal(sysfs_dirlist_name(&l, i), sysfs_dirlist_name(&plain, i));
+            assert_true(l.ents[i].ino == plain.ents[i].ino);
+        }
+    }
+    /* another path closes the kept directory */
+    assert_int_equal(sysfs_dirlist_read_kept(&l, tmpdir, "f"), 0);
+    assert_int_equal(l.kept_fd, -1);
+    sysfs_dirlist_release(&plain);
     sysfs_dirlist_release(&l);
     char cmd[128];
     snprintf(cmd, sizeof cmd, "rm -rf %s", tmpdir);
