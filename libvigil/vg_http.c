@@ -683,6 +683,41 @@ static size_t conn_send_direct(conn *c, const char *body, size_t len)
 }
 
 /*
+ * Status line and headers through the blank line. len: Content-Length, or
+ * -1 for none, -2 for Transfer-Encoding: chunked.
+ */
+static int put_head(vg_buf *o, int status, const char *ctype, const char *extra, long long len,
+                    bool gzip, bool vary, bool close_conn, bool keepalive_hdr)
+{
+    int rc = vg_buf_printf(o, "HTTP/1.1 %d %s\r\n", status, reason(status));
+    if (!rc)
+        rc = put_date(o);
+    if (!rc && ctype && *ctype)
+        rc = vg_buf_printf(o, "Content-Type: %s\r\n", ctype);
+    if (!rc && len >= 0)
+        rc = vg_buf_printf(o, "Content-Length: %lld\r\n", len);
+    else if (!rc && len == -2)
+        rc = vg_buf_puts(o, "Transfer-Encoding: chunked\r\n");
+    if (!rc && gzip)
+        rc = vg_buf_puts(o, "Content-Encoding: gzip\r\n");
+    if (!rc && vary)
+        rc = vg_buf_puts(o, "Vary: Accept-Encoding\r\n");
+    if (!rc && close_conn)
+        rc = vg_buf_puts(o, "Connection: close\r\n");
+    else if (!rc && keepalive_hdr)
+        rc = vg_buf_puts(o, "Connection: keep-alive\r\n");
+    if (!rc && extra && *extra) {
+        size_t el = strlen(extra);
+        rc = vg_buf_append(o, extra, el);
+        if (!rc && (el < 2 || extra[el - 2] != '\r' || extra[el - 1] != '\n'))
+            rc = vg_buf_puts(o, "\r\n");
+    }
+    if (!rc)
+        rc = vg_buf_puts(o, "\r\n");
+    return rc;
+}
+
+/*
  * Queue a complete response on c. Counts it. status/ctype/extra/body as
  * for vg_http_req_respond; head_only drops the body (HEAD).
  */
@@ -712,29 +747,8 @@ static int conn_queue_response(conn *c, const char *label, uint64_t start_ns, in
         gzip = false;
     }
 
-    rc = vg_buf_printf(o, "HTTP/1.1 %d %s\r\n", status, reason(status));
-    if (!rc)
-        rc = put_date(o);
-    if (!rc && ctype && *ctype)
-        rc = vg_buf_printf(o, "Content-Type: %s\r\n", ctype);
-    if (!rc && !no_body)
-        rc = vg_buf_printf(o, "Content-Length: %zu\r\n", len);
-    if (!rc && gzip)
-        rc = vg_buf_puts(o, "Content-Encoding: gzip\r\n");
-    if (!rc && vary)
-        rc = vg_buf_puts(o, "Vary: Accept-Encoding\r\n");
-    if (!rc && close_conn)
-        rc = vg_buf_puts(o, "Connection: close\r\n");
-    else if (!rc && keepalive_hdr)
-        rc = vg_buf_puts(o, "Connection: keep-alive\r\n");
-    if (!rc && extra && *extra) {
-        size_t el = strlen(extra);
-        rc = vg_buf_append(o, extra, el);
-        if (!rc && (el < 2 || extra[el - 2] != '\r' || extra[el - 1] != '\n'))
-            rc = vg_buf_puts(o, "\r\n");
-    }
-    if (!rc)
-        rc = vg_buf_puts(o, "\r\n");
+    rc = put_head(o, status, ctype, extra, no_body ? -1 : (long long)len, gzip, vary, close_conn,
+                  keepalive_hdr);
     if (!rc && !head_only && !no_body && len) {
         /* Nothing queued before this answer: send what the socket takes now. */
         if (mark == 0 && c->out_off == 0 && len >= DIRECT_MIN_BYTES) {
@@ -1505,5 +1519,152 @@ int vg_http_req_respond(vg_http_req *req, int status, const char *content_type,
     if (outermost)
         conn_advance(c);
     conn_leave(c);
+    return rc;
+}
+
+/* ============================ streamed answers ============================ */
+
+/* Pending output past which a stream write tries the socket. */
+#define STREAM_FLUSH_BYTES (64u * 1024u)
+
+struct vg_http_stream {
+    vg_http_req *req;        /* owned until vg_http_stream_end */
+    conn *c;                 /* NULL: the client went away before we began */
+    bool outermost;          /* no callback of c below us on the stack */
+    bool chunked;            /* else the body is collected and sent whole */
+    bool head_only;
+    bool close_conn;
+    int status;
+    const char *ctype, *extra; /* the caller's, valid until end */
+    bool gzip;
+    vg_buf body;             /* collected body (HTTP/1.0 or gzip) */
+};
+
+/* Send what the socket takes now; keep the rest, compacted. */
+static void stream_push(conn *c)
+{
+    conn_flush(c);
+    if (c->out_off > 0 && c->out_off >= c->out.len / 2) {
+        vg_buf_consume(&c->out, c->out_off);
+        c->out_off = 0;
+    }
+}
+
+int vg_http_req_stream_begin(vg_http_req *req, int status, const char *content_type,
+                             const char *extra_headers, unsigned flags, vg_http_stream **out)
+{
+    *out = NULL;
+    if (!req)
+        return -EINVAL;
+    if (status < 200 || status > 599 || status == 204 || status == 304) {
+        vg_http_req_respond(req, 0, NULL, NULL, NULL, 0, 0); /* logged; the client gets 500 */
+        return -EINVAL;
+    }
+    vg_http_stream *w = calloc(1, sizeof *w);
+    if (!w) {
+        vg_http_req_respond(req, 500, "text/plain; charset=utf-8", NULL, "out of memory\n", 14, 0);
+        return -ENOMEM;
+    }
+    w->req = req;
+    w->status = status;
+    w->ctype = content_type;
+    w->extra = extra_headers;
+    vg_buf_init(&w->body);
+    conn *c = req->c;
+    w->c = c;
+    if (!c) {
+        *out = w; /* writes are dropped; end reports -ECONNRESET */
+        return 0;
+    }
+    w->outermost = c->busy == 0;
+    conn_enter(c);
+    c->req = NULL;
+    req->c = NULL;
+    w->head_only = req->is_head;
+    w->close_conn = !req->keep_alive || c->srv->draining || c->peer_eof;
+    w->gzip = (flags & VG_HTTP_F_GZIP_OK) && req_accepts_gzip(req);
+    /* HTTP/1.0 has no chunks; gzip needs the whole body (vg_gzip is one-shot). */
+    w->chunked = req->version_minor == 1 && !w->gzip;
+    if (w->chunked) {
+        if (put_head(&c->out, status, content_type, extra_headers, -2, false, false,
+                     w->close_conn, false)) {
+            c->dead = true;
+        } else {
+            c->state = CS_WRITE;
+            conn_timer_set(c, T_WRITE, c->srv->write_timeout_ms);
+        }
+    }
+    *out = w;
+    return 0;
+}
+
+int vg_http_stream_write(vg_http_stream *w, const void *p, size_t n)
+{
+    conn *c = w->c;
+    if (!c || c->dead)
+        return -ECONNRESET;
+    if (w->head_only || n == 0)
+        return 0;
+    if (!w->chunked)
+        return vg_buf_append(&w->body, p, n);
+    char sz[24];
+    int k = snprintf(sz, sizeof sz, "%zx\r\n", n);
+    if (vg_buf_reserve(&c->out, (size_t)k + n + 2)) {
+        c->dead = true; /* a chunk cannot be half-framed: drop the client */
+        return -ENOMEM;
+    }
+    vg_buf_append(&c->out, sz, (size_t)k);
+    vg_buf_append(&c->out, p, n);
+    vg_buf_append(&c->out, "\r\n", 2);
+    if (c->out.len - c->out_off >= STREAM_FLUSH_BYTES)
+        stream_push(c);
+    return c->dead ? -ECONNRESET : 0;
+}
+
+int vg_http_stream_end(vg_http_stream *w, int error)
+{
+    if (!w)
+        return -EINVAL;
+    conn *c = w->c;
+    vg_http_req *req = w->req;
+    int rc = error;
+    if (!c) {
+        rc = -ECONNRESET;
+    } else if (w->chunked) {
+        if (error) {
+            /* No last chunk: the client sees a cut response, not a short one. */
+            w->close_conn = true;
+        } else if (!w->head_only && !c->dead && vg_buf_append(&c->out, "0\r\n\r\n", 5)) {
+            rc = -ENOMEM;
+            w->close_conn = true;
+        }
+        if (w->close_conn)
+            c->close_after = true;
+        if (c->dead && !rc)
+            rc = -ECONNRESET;
+        count_response(c->srv, req->label, error ? 500 : w->status, req->start_ns);
+    } else if (!c->dead) {
+        int q;
+        if (error)
+            q = conn_queue_response(c, req->label, req->start_ns, 500, "text/plain; charset=utf-8",
+                                    NULL, "internal error\n", 15, w->head_only, false,
+                                    w->close_conn, !w->close_conn && req->version_minor == 0);
+        else
+            q = conn_queue_response(c, req->label, req->start_ns, w->status, w->ctype, w->extra,
+                                    w->body.data, w->body.len, w->head_only, w->gzip,
+                                    w->close_conn, !w->close_conn && req->version_minor == 0);
+        if (q && !rc)
+            rc = q;
+    } else if (!rc) {
+        rc = -ECONNRESET;
+    }
+    vg_buf_release(&w->body);
+    req_free(req);
+    if (c) {
+        if (w->outermost)
+            conn_advance(c);
+        conn_leave(c);
+    }
+    free(w);
     return rc;
 }

@@ -102,6 +102,32 @@ int vg_http_req_respond(vg_http_req *req, int status, const char *content_type,
                         const char *extra_headers, const void *body, size_t len,
                         unsigned flags);
 
+/*
+ * Streamed answer, for a body produced piece by piece (a metrics exposition
+ * of several MB) that should never sit whole in memory: HTTP/1.1 clients
+ * get Transfer-Encoding: chunked, each write going to the socket as far as
+ * it takes it without blocking; what it does not take is queued (a slow
+ * reader still costs memory, as with vg_http_req_respond). HTTP/1.0
+ * clients, and gzip when flags allow it and the client accepts it, get the
+ * body collected and sent whole at the end (vg_gzip is one-shot).
+ * begin, the writes and end run on the loop thread without returning to
+ * the loop in between. content_type and extra_headers must stay valid
+ * until end. begin consumes req: 0 and *out, or -EINVAL (bad status: the
+ * client got 500) / -ENOMEM (the client got 500) and *out NULL. A stream
+ * for a client already gone is valid: writes return -ECONNRESET.
+ */
+typedef struct vg_http_stream vg_http_stream;
+int vg_http_req_stream_begin(vg_http_req *req, int status, const char *content_type,
+                             const char *extra_headers, unsigned flags, vg_http_stream **out);
+/* 0, or -ECONNRESET (client gone: stop producing) / -ENOMEM. */
+int vg_http_stream_write(vg_http_stream *w, const void *p, size_t n);
+/*
+ * Finish and free w. error < 0 aborts: a chunked answer is cut off (no
+ * last chunk, connection closed) so the client cannot take it for whole;
+ * a collected one becomes a 500. Returns error, or 0 / -ECONNRESET.
+ */
+int vg_http_stream_end(vg_http_stream *w, int error);
+
 /* ---- the request head parser, exposed for tests and fuzzing ---- */
 
 typedef struct vg_http_head {

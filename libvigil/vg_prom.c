@@ -7,6 +7,7 @@
 #include "vg_prom.h"
 
 #include <ctype.h>
+#include <errno.h>
 #include <stdint.h>
 #include <math.h>
 #include <stdio.h>
@@ -223,8 +224,33 @@ static bool ends_with(const char *s, const char *suf)
     return n >= m && strcmp(s + n - m, suf) == 0;
 }
 
-static int encode_family(vg_buf *b, const vg_family *f, bool om)
+/* Where encoded text goes: b, handed to sink whenever it reaches piece bytes. */
+typedef struct enc {
+    vg_buf *b;
+    size_t piece;            /* SIZE_MAX: never (whole exposition in b) */
+    vg_prom_sink sink;
+    void *ud;
+    int err;                 /* the sink's error, stops the encoder */
+} enc;
+
+static int enc_flush(enc *e)
 {
+    if (!e->sink || e->b->len == 0)
+        return 0;
+    int rc = e->sink(e->ud, e->b->data, e->b->len);
+    vg_buf_reset(e->b);
+    if (rc) {
+        e->err = rc;
+        return -1;
+    }
+    return 0;
+}
+
+static int enc_maybe_flush(enc *e) { return e->b->len >= e->piece ? enc_flush(e) : 0; }
+
+static int encode_family(enc *e, const vg_family *f, bool om)
+{
+    vg_buf *b = e->b;
     const char *name = vg_family_name(f);
     vg_mtype t = vg_family_type(f);
     char meta[256];
@@ -259,7 +285,8 @@ static int encode_family(vg_buf *b, const vg_family *f, bool om)
     vg_family_iter_init(f, &it);
     while (vg_family_iter_next(&it, &sv)) {
         if (t != VG_MT_HISTOGRAM) {
-            if (put_line(b, &lf, sample_suffix, sv.values, NULL, NULL, sv.value))
+            if (put_line(b, &lf, sample_suffix, sv.values, NULL, NULL, sv.value) ||
+                enc_maybe_flush(e))
                 return -1;
             continue;
         }
@@ -273,28 +300,47 @@ static int encode_family(vg_buf *b, const vg_family *f, bool om)
         }
         if (put_line(b, &lf, "_bucket", sv.values, "le", "+Inf", (double)sv.count) ||
             put_line(b, &lf, "_sum", sv.values, NULL, NULL, sv.sum) ||
-            put_line(b, &lf, "_count", sv.values, NULL, NULL, (double)sv.count))
+            put_line(b, &lf, "_count", sv.values, NULL, NULL, (double)sv.count) ||
+            enc_maybe_flush(e))
             return -1;
     }
     return 0;
 }
 
-int vg_prom_encode(vg_scrape *s, vg_prom_format fmt, vg_buf *out)
+static int encode_all(vg_scrape *s, vg_prom_format fmt, enc *e)
 {
     bool om = fmt == VG_PROM_OPENMETRICS;
     const vg_family *const *fams = vg_scrape_families_sorted(s);
     size_t n = vg_scrape_family_count(s);
     if (!fams && n)
-        return -12; /* -ENOMEM */
+        return -ENOMEM;
     for (size_t i = 0; i < n; i++) {
         if (vg_family_sample_count(fams[i]) == 0)
             continue; /* an empty family is noise to scrapers */
-        if (encode_family(out, fams[i], om))
-            return -12;
+        if (encode_family(e, fams[i], om))
+            return e->err ? e->err : -ENOMEM;
     }
-    if (om && vg_buf_puts(out, "# EOF\n"))
-        return -12;
+    if (om && vg_buf_puts(e->b, "# EOF\n"))
+        return -ENOMEM;
     return 0;
+}
+
+int vg_prom_encode(vg_scrape *s, vg_prom_format fmt, vg_buf *out)
+{
+    enc e = {out, SIZE_MAX, NULL, NULL, 0};
+    return encode_all(s, fmt, &e);
+}
+
+int vg_prom_encode_stream(vg_scrape *s, vg_prom_format fmt, size_t piece, vg_prom_sink sink,
+                          void *ud)
+{
+    vg_buf b = VG_BUF_INIT;
+    enc e = {&b, piece ? piece : 1, sink, ud, 0};
+    int rc = encode_all(s, fmt, &e);
+    if (!rc && enc_flush(&e))
+        rc = e.err;
+    vg_buf_release(&b);
+    return rc;
 }
 
 vg_prom_format vg_prom_negotiate(const char *accept)

@@ -9,6 +9,7 @@
 #define VG_PROM_H
 
 #include <stdbool.h>
+#include <stddef.h>
 
 #include "vg_buf.h"
 #include "vg_metrics.h"
@@ -26,6 +27,21 @@ vg_prom_format vg_prom_negotiate(const char *accept);
 
 /* Append the exposition of s to out. 0 or -ENOMEM (out may hold a prefix). */
 int vg_prom_encode(vg_scrape *s, vg_prom_format fmt, vg_buf *out);
+
+/*
+ * Where vg_prom_encode_stream hands its text: n > 0 bytes, valid only
+ * during the call. 0 to go on, a negative errno to stop the encoder.
+ */
+typedef int (*vg_prom_sink)(void *ud, const char *p, size_t n);
+
+/*
+ * The same exposition as vg_prom_encode, handed to sink in pieces of
+ * about piece bytes (a piece ends at a line end; it may pass piece by one
+ * line), so the whole text never sits in memory. 0, -ENOMEM, or the
+ * sink's error (nothing more is encoded after it).
+ */
+int vg_prom_encode_stream(vg_scrape *s, vg_prom_format fmt, size_t piece, vg_prom_sink sink,
+                          void *ud);
 
 /*
  * Format a sample value the way Prometheus parses it: integers exactly,

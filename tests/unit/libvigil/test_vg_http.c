@@ -277,6 +277,28 @@ static int h_slow(vg_http_req *req, void *ud)
     return VG_HTTP_DEFERRED;
 }
 
+/* Streams f->huge in 10,000-byte writes; ?abort stops half way with an error. */
+static int h_stream(vg_http_req *req, void *ud)
+{
+    fx *f = ud;
+    bool abort_half = vg_http_req_has_param(req, "abort");
+    vg_http_stream *w = NULL;
+    if (vg_http_req_stream_begin(req, 200, "text/plain", "X-Route: stream\r\n",
+                                 VG_HTTP_F_GZIP_OK, &w))
+        return VG_HTTP_DONE;
+    int rc = 0;
+    for (size_t off = 0; !rc && off < f->huge_len; off += 10000) {
+        if (abort_half && off >= f->huge_len / 2) {
+            rc = -ENOMEM;
+            break;
+        }
+        size_t n = f->huge_len - off < 10000 ? f->huge_len - off : 10000;
+        rc = vg_http_stream_write(w, f->huge + off, n);
+    }
+    vg_http_stream_end(w, rc);
+    return VG_HTTP_DONE;
+}
+
 static int h_forgetful(vg_http_req *req, void *ud) { return VG_HTTP_DONE; }
 
 static void call_cb(vg_loop *loop, void *ud)
@@ -342,6 +364,7 @@ static void fx_start(fx *f, const vg_http_opts *o_in)
     assert_int_equal(vg_http_server_route(f->srv, "/echo", "echo", h_echo, f), 0);
     assert_int_equal(vg_http_server_route(f->srv, "/slow", "slow", h_slow, f), 0);
     assert_int_equal(vg_http_server_route(f->srv, "/forgetful", "forgetful", h_forgetful, f), 0);
+    assert_int_equal(vg_http_server_route(f->srv, "/stream", "stream", h_stream, f), 0);
     f->big_len = 20000;
     f->big = malloc(f->big_len);
     for (size_t i = 0; i < f->big_len; i++)
@@ -1203,6 +1226,112 @@ static void test_http_large_body_split_send(void **state)
     fx_end(&f);
 }
 
+/* Read a chunked body after the head of r into r->body. 0, or -1 when cut off. */
+static int cl_read_chunks(cl *c, resp *r)
+{
+    vg_buf body = VG_BUF_INIT;
+    int rc = -1;
+    for (;;) {
+        char *eol;
+        while (!c->in.data || !(eol = strstr(c->in.data, "\r\n")))
+            if (cl_fill(c) <= 0)
+                goto out;
+        char *end;
+        size_t n = strtoull(c->in.data, &end, 16);
+        assert_ptr_equal(end, eol);
+        size_t start = (size_t)(eol - c->in.data) + 2; /* c->in may move while filling */
+        size_t need = start + n + 2;
+        while (c->in.len < need)
+            if (cl_fill(c) <= 0)
+                goto out;
+        assert_memory_equal(c->in.data + need - 2, "\r\n", 2);
+        assert_int_equal(vg_buf_append(&body, c->in.data + start, n), 0);
+        vg_buf_consume(&c->in, need);
+        if (n == 0)
+            break;
+    }
+    rc = 0;
+out:
+    free(r->body);
+    r->body = body.data ? body.data : calloc(1, 1);
+    r->body_len = body.len;
+    return rc;
+}
+
+/*
+ * Streamed answers: chunked for HTTP/1.1 (also over keep-alive and for
+ * HEAD), whole with Content-Length for HTTP/1.0 and gzip, cut off (no
+ * last chunk, connection closed) when the producer fails.
+ */
+static void test_http_stream(void **state)
+{
+    fx f;
+    fx_start(&f, NULL);
+    f.huge_len = 700000;
+    f.huge = malloc(f.huge_len);
+    assert_non_null(f.huge);
+    for (size_t i = 0; i < f.huge_len; i++)
+        f.huge[i] = (char)('a' + (i * 7 + i / 4093) % 26);
+    char v[64];
+    resp r;
+    static const int rcvbufs[2] = {4096, 1 << 22};
+    for (int k = 0; k < 2; k++) {
+        cl c;
+        cl_open_opt(&c, f.port, rcvbufs[k], 0);
+        for (int round = 0; round < 2; round++) {
+            cl_send(&c, "GET /stream HTTP/1.1\r\nHost: t\r\n\r\n");
+            sleep_ms(20);
+            assert_int_equal(cl_read(&c, true, &r), 0);
+            assert_int_equal(r.status, 200);
+            assert_true(hdr_get(&r, "Transfer-Encoding", v, sizeof v));
+            assert_string_equal(v, "chunked");
+            assert_false(hdr_get(&r, "Content-Length", v, sizeof v));
+            assert_true(hdr_get(&r, "X-Route", v, sizeof v));
+            assert_int_equal(cl_read_chunks(&c, &r), 0);
+            assert_int_equal(r.body_len, f.huge_len);
+            assert_memory_equal(r.body, f.huge, f.huge_len);
+            resp_free(&r);
+        }
+        cl_send(&c, "HEAD /stream HTTP/1.1\r\nHost: t\r\n\r\n");
+        assert_int_equal(cl_read(&c, true, &r), 0);
+        assert_true(hdr_get(&r, "Transfer-Encoding", v, sizeof v));
+        resp_free(&r);
+        cl_send(&c, "GET /hello HTTP/1.1\r\nHost: t\r\n\r\n");
+        assert_int_equal(cl_read(&c, false, &r), 0);
+        assert_string_equal(r.body, "hello world\n");
+        resp_free(&r);
+        cl_close(&c);
+    }
+
+    do_get(f.port, "GET /stream HTTP/1.0\r\n\r\n", false, &r);
+    assert_int_equal(r.status, 200);
+    assert_false(hdr_get(&r, "Transfer-Encoding", v, sizeof v));
+    assert_int_equal(r.body_len, f.huge_len);
+    assert_memory_equal(r.body, f.huge, f.huge_len);
+    resp_free(&r);
+
+    assert_true(get_gzipped(&f, "/stream", "gzip", &r));
+    char *plain;
+    size_t plain_len;
+    assert_int_equal(inflate_gzip(r.body, r.body_len, &plain, &plain_len), 0);
+    assert_int_equal(plain_len, f.huge_len);
+    assert_memory_equal(plain, f.huge, f.huge_len);
+    free(plain);
+    resp_free(&r);
+
+    cl c;
+    cl_open(&c, f.port);
+    cl_send(&c, "GET /stream?abort HTTP/1.1\r\nHost: t\r\n\r\n");
+    assert_int_equal(cl_read(&c, true, &r), 0);
+    assert_int_equal(r.status, 200);
+    assert_int_equal(cl_read_chunks(&c, &r), -1);
+    assert_true(r.body_len < f.huge_len);
+    resp_free(&r);
+    cl_close(&c);
+    assert_int_equal(metric(&f, "vigil_http_requests_total", "stream", "500"), 1);
+    fx_end(&f);
+}
+
 static void do_stop_accepting(fx *f, void *arg) { vg_http_server_stop_accepting(f->srv); }
 
 static void test_http_stop_accepting(void **state)
@@ -1331,6 +1460,7 @@ int main(void)
         cmocka_unit_test(test_http_deferred_outlives_server),
         cmocka_unit_test(test_http_write_timeout),
         cmocka_unit_test(test_http_large_body_split_send),
+        cmocka_unit_test(test_http_stream),
         cmocka_unit_test(test_http_stop_accepting),
         cmocka_unit_test(test_http_metrics),
         cmocka_unit_test(test_http_listen_errors),

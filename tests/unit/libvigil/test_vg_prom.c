@@ -1,4 +1,5 @@
 /* Unit tests for vg_prom: text and OpenMetrics encoding, negotiation. */
+#include <errno.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -166,6 +167,61 @@ static void test_empty_family_skipped(void **st)
     vg_scrape_free(s);
 }
 
+typedef struct pieces {
+    vg_buf all;
+    size_t calls, max_piece;
+    size_t fail_at;              /* calls before the sink fails; 0 = never */
+} pieces;
+
+static int collect_piece(void *ud, const char *p, size_t n)
+{
+    pieces *pc = ud;
+    pc->calls++;
+    if (pc->fail_at && pc->calls >= pc->fail_at)
+        return -EPIPE;
+    assert_true(n > 0);
+    assert_int_equal(p[n - 1], '\n'); /* pieces end at line ends */
+    if (n > pc->max_piece)
+        pc->max_piece = n;
+    return vg_buf_append(&pc->all, p, n);
+}
+
+/* Streamed pieces add up to the whole exposition; a failing sink stops it. */
+static void test_encode_stream(void **st)
+{
+    vg_scrape *s;
+    vg_scrape_new(&s);
+    vg_family *f = vg_scrape_family(s, "x_total", VG_MT_COUNTER, "x", 2,
+                                    (const char *[]){"id", "v"});
+    char id[64];
+    for (int i = 0; i < 3000; i++) {
+        snprintf(id, sizeof id, "/kubepods/pod%d", i / 3);
+        vg_family_add(f, i, id, i % 3 == 0 ? "a\"b" : "plain");
+    }
+    vg_family *h = vg_scrape_family(s, "h_seconds", VG_MT_HISTOGRAM, "", 0, NULL);
+    vg_family_add_histogram(h, (double[]){1, 2}, (uint64_t[]){1, 2}, 2, 3, 4, NULL);
+    vg_scrape_add1(s, "a_gauge", VG_MT_GAUGE, "g", 1);
+    for (int fmt = 0; fmt < 2; fmt++) {
+        vg_buf whole = VG_BUF_INIT;
+        assert_int_equal(vg_prom_encode(s, (vg_prom_format)fmt, &whole), 0);
+        pieces pc = {VG_BUF_INIT, 0, 0, 0};
+        assert_int_equal(vg_prom_encode_stream(s, (vg_prom_format)fmt, 4096, collect_piece, &pc), 0);
+        assert_int_equal(pc.all.len, whole.len);
+        assert_memory_equal(pc.all.data, whole.data, whole.len);
+        assert_true(pc.calls > 10);
+        assert_true(pc.max_piece < 4096 + 200); /* a piece passes the size by one line at most */
+        vg_buf_release(&pc.all);
+
+        pieces fail = {VG_BUF_INIT, 0, 0, 3};
+        assert_int_equal(vg_prom_encode_stream(s, (vg_prom_format)fmt, 4096, collect_piece, &fail),
+                         -EPIPE);
+        assert_int_equal(fail.calls, 3);
+        vg_buf_release(&fail.all);
+        vg_buf_release(&whole);
+    }
+    vg_scrape_free(s);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -175,6 +231,7 @@ int main(void)
         cmocka_unit_test(test_values_match_printf),
         cmocka_unit_test(test_negotiate),
         cmocka_unit_test(test_empty_family_skipped),
+        cmocka_unit_test(test_encode_stream),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
