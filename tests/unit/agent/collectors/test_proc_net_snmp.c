@@ -210,11 +210,42 @@ static void test_collect(void **st)
     vg_scrape_free(s);
 }
 
+/* More selected fields in one line than wait in the parser's buffer: a
+ * second walk adds them, in order, and a count mismatch still drops all. */
+static void test_pairs_many_selected(void **st)
+{
+    field_filter *all;
+    assert_int_equal(field_filter_new(PROC_NET_SNMP_FIELDS_DEFAULT, proc_net_snmp_default_match,
+                                      "^TcpExt_.*$", &all),
+                     0);
+    static char in[20000];
+    size_t k = 0;
+    k += (size_t)snprintf(in + k, sizeof in - k, "TcpExt:");
+    for (int i = 0; i < 300; i++)
+        k += (size_t)snprintf(in + k, sizeof in - k, " F%d", i);
+    k += (size_t)snprintf(in + k, sizeof in - k, "\nTcpExt:");
+    for (int i = 0; i < 300; i++)
+        k += (size_t)snprintf(in + k, sizeof in - k, " %d", i == 7 ? -1 : i);
+    k += (size_t)snprintf(in + k, sizeof in - k, "\nTcpExt: G0 G1\nTcpExt: 1 2 3\n");
+    vg_scrape *s;
+    vg_scrape_new(&s);
+    unsigned skipped = 0;
+    assert_int_equal(proc_net_snmp_parse_pairs(in, k, all, s, &skipped), 300);
+    assert_int_equal(skipped, 1);
+    assert_true(pt_value(s, "node_netstat_TcpExt_F0", 0) == 0);
+    assert_true(pt_value(s, "node_netstat_TcpExt_F7", 0) == -1);
+    assert_true(pt_value(s, "node_netstat_TcpExt_F299", 0) == 299);
+    assert_int_equal(pt_count(s, "node_netstat_TcpExt_G0"), 0);
+    vg_scrape_free(s);
+    field_filter_free(all);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_pairs_good),
         cmocka_unit_test(test_pairs_malformed),
+        cmocka_unit_test(test_pairs_many_selected),
         cmocka_unit_test(test_snmp6),
         cmocka_unit_test(test_default_matches_regex),
         cmocka_unit_test(test_collect),
