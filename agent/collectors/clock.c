@@ -3,7 +3,6 @@
  */
 #include "clock.h"
 
-#include <dirent.h>
 #include <errno.h>
 #include <stdbool.h>
 #include <stdint.h>
@@ -11,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "sysfs_attr.h"
 #include "vg_parse.h"
 
 static const char *const cs_labels[2] = {"clocksource", "device"};
@@ -105,47 +105,54 @@ static bool is_cs_dir(const char *name)
     return true;
 }
 
-static int name_cmp(const void *a, const void *b)
-{
-    return strcmp(*(const char *const *)a, *(const char *const *)b);
-}
+/* Collection thread only. */
+typedef struct clock_state {
+    sysfs_dirlist dir;      /* the clocksource directory, kept open */
+} clock_state;
 
-static void clock_collect_sources(agent_ctx *ctx, vg_scrape *s)
+static void clock_collect_sources(agent_ctx *ctx, clock_state *st, vg_scrape *s)
 {
     char dirpath[4096];
     if (agent_path(ctx, AGENT_ROOT_SYS, "/devices/system/clocksource", dirpath, sizeof dirpath))
         return;
-    DIR *d = opendir(dirpath);
-    if (!d)
+    /* sorted by name, as node_exporter's device numbers are */
+    if (sysfs_dirlist_read_kept(&st->dir, dirpath, "clocksource"))
         return; /* no clocksource directory: node_exporter reports none either */
-    /* Names are short ("clocksource0"); keep them on the stack. */
-    char names[CLOCK_MAX_SOURCES][32];
-    const char *sorted[CLOCK_MAX_SOURCES];
     size_t n = 0;
-    struct dirent *de;
-    while ((de = readdir(d)) != NULL && n < CLOCK_MAX_SOURCES) {
-        if (!is_cs_dir(de->d_name) || strlen(de->d_name) >= sizeof names[0])
+    for (size_t k = 0; k < st->dir.n && n < CLOCK_MAX_SOURCES; k++) {
+        const char *name = sysfs_dirlist_name(&st->dir, k);
+        if (!is_cs_dir(name) || strlen(name) >= 32)
             continue;
-        snprintf(names[n], sizeof names[n], "%s", de->d_name);
-        sorted[n] = names[n];
-        n++;
-    }
-    closedir(d);
-    qsort(sorted, n, sizeof sorted[0], name_cmp);
-    for (size_t i = 0; i < n; i++) {
+        size_t i = n++;
         char rel[128], device[24];
         snprintf(device, sizeof device, "%zu", i);
-        snprintf(rel, sizeof rel, "/devices/system/clocksource/%s/available_clocksource",
-                 sorted[i]);
+        snprintf(rel, sizeof rel, "/devices/system/clocksource/%s/available_clocksource", name);
         if (agent_read_kept(ctx, AGENT_ROOT_SYS, rel) == 0 &&
             clock_parse_available(ctx->scratch.data, ctx->scratch.len, device, s) < 0)
             agent_ctx_parse_error(ctx, "time", "available_clocksource");
-        snprintf(rel, sizeof rel, "/devices/system/clocksource/%s/current_clocksource",
-                 sorted[i]);
+        snprintf(rel, sizeof rel, "/devices/system/clocksource/%s/current_clocksource", name);
         if (agent_read_kept(ctx, AGENT_ROOT_SYS, rel) == 0 &&
             clock_parse_current(ctx->scratch.data, ctx->scratch.len, device, s) < 0)
             agent_ctx_parse_error(ctx, "time", "current_clocksource");
     }
+}
+
+static int time_init(agent_ctx *ctx, void **state)
+{
+    clock_state *st = calloc(1, sizeof *st);
+    if (!st)
+        return -ENOMEM;
+    sysfs_dirlist_init(&st->dir);
+    *state = st;
+    return 0;
+}
+
+static void time_release(void *state)
+{
+    clock_state *st = state;
+    if (st)
+        sysfs_dirlist_release(&st->dir);
+    free(st);
 }
 
 static int time_collect(agent_ctx *ctx, void *state, vg_scrape *s)
@@ -154,7 +161,7 @@ static int time_collect(agent_ctx *ctx, void *state, vg_scrape *s)
     if (clock_gettime(CLOCK_REALTIME, &now) != 0)
         return -errno;
     int rc = clock_emit_time(&now, s);
-    clock_collect_sources(ctx, s);
+    clock_collect_sources(ctx, state, s);
     return rc;
 }
 
@@ -162,5 +169,7 @@ const agent_collector agent_collector_time = {
     .name = "time",
     .default_enabled = true,
     .help = "Wall clock, time zone and clocksources (node_time_*)",
+    .init = time_init,
     .collect = time_collect,
+    .release = time_release,
 };
