@@ -52,7 +52,7 @@ obj = $(patsubst %.c,$(BUILD)/obj/%.o,$(1))
 # stamp is rewritten only then), so a binary never reports an old commit.
 REV_STAMP := $(BUILD)/revision.stamp
 $(shell mkdir -p $(BUILD) && { echo '$(VERSION) $(REVISION)' | cmp -s - $(REV_STAMP) || echo '$(VERSION) $(REVISION)' > $(REV_STAMP); })
-$(call obj,libvigil/vg_procself.c libvigil/vg_app.c operator/op_main.c): $(REV_STAMP)
+$(call obj,libvigil/vg_procself.c libvigil/vg_app.c operator/op_main.c agent/collectors/pod_labels.c): $(REV_STAMP)
 
 LIB_OBJS      := $(call obj,$(LIB_SRCS))
 AGENT_OBJS    := $(call obj,$(AGENT_SRCS))

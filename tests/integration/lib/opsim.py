@@ -288,7 +288,10 @@ def main():
                 sys.exit(1)
             time.sleep(0.2)
     elif cmd == "call":
-        st, body = Conn().call(sys.argv[3], sys.argv[4], json.loads(sys.argv[5]) if len(sys.argv) > 5 else None)
+        # PATCH bodies are merge patches (RFC 7386)
+        ctype = "application/merge-patch+json" if sys.argv[3] == "PATCH" else "application/json"
+        st, body = Conn().call(sys.argv[3], sys.argv[4], json.loads(sys.argv[5]) if len(sys.argv) > 5 else None,
+                               ctype)
         sys.stdout.write(body.decode(errors="replace"))
         sys.exit(0 if 200 <= st < 300 else 1)
     elif cmd == "fault":
