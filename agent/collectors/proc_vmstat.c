@@ -18,18 +18,23 @@
 
 bool proc_vmstat_default_match(const char *field)
 {
-    if (strncmp(field, "oom_kill", 8) == 0 || strncmp(field, "pgpg", 4) == 0 ||
-        strncmp(field, "pswp", 4) == 0)
+    /* ^(oom_kill|pgpg|pswp|pg.*fault).*: dispatch on the first byte, as
+     * most of the ~200 names start with neither 'o' nor 'p' */
+    if (field[0] == 'o')
+        return strncmp(field, "oom_kill", 8) == 0;
+    if (field[0] != 'p')
+        return false;
+    if (strncmp(field, "pgpg", 4) == 0 || strncmp(field, "pswp", 4) == 0)
         return true;
-    return strncmp(field, "pg", 2) == 0 && strstr(field + 2, "fault") != NULL;
+    return field[1] == 'g' && strstr(field + 2, "fault") != NULL;
 }
 
 static bool vmstat_name_ok(vg_slice n)
 {
     for (size_t i = 0; i < n.n; i++) {
-        char c = n.p[i];
-        if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
-              c == '_'))
+        unsigned c = (unsigned char)n.p[i];
+        /* [A-Za-z0-9_] in three compares */
+        if ((c | 0x20u) - 'a' >= 26u && c - '0' >= 10u && c != '_')
             return false;
     }
     return n.n > 0;

@@ -82,7 +82,7 @@ static void test_default_matches_regex(void **st)
     static const char *const extra[] = {
         "oom_kill", "oom_kill_x", "oom_kil", "pgpg", "pgpgin", "pswp", "pswpout", "pgfault",
         "pgmajfault", "pg_fault", "pgfaul", "pg", "fault", "xpgfault", "nr_pgfault",
-        "pgsteal_kswapd", "pgdemote_fault_x", "PGFAULT", "",
+        "pgsteal_kswapd", "pgdemote_fault_x", "PGFAULT", "", "p", "o", "pXfault", "ofault",
     };
     for (size_t i = 0; i < sizeof extra / sizeof extra[0]; i++)
         assert_int_equal(proc_vmstat_default_match(extra[i]),
