@@ -156,6 +156,20 @@ typedef struct tuple_slot {
     const char *const *vals;
 } tuple_slot;
 
+/*
+ * Every interned tuple is preceded in the arena by its meta: the families
+ * that already have a series with it. Deduplication then scans this short,
+ * local list (a container's tuple serves its ~30 families) instead of
+ * probing a scrape-wide table at a random, usually uncached, slot. A tuple
+ * used by more than TUPLE_FAMS_MAX families goes on in the series table.
+ */
+#define TUPLE_FAMS_MAX 64
+typedef struct tuple_meta {
+    const vg_family **fams;
+    uint32_t n, cap;
+    bool overflow;              /* further series of this tuple: series table */
+} tuple_meta;
+
 /* Direct-mapped memo of caller pointer -> interned copy: collectors pass
  * the same buffers for many series in a row. Checked with strcmp, so a
  * buffer reused for another value only misses. */
@@ -450,6 +464,19 @@ static int strs_grow(vg_scrape *s)
     return 0;
 }
 
+/* Precedes every interned string: what the encoder needs without a scan. */
+typedef struct str_head {
+    uint32_t len;
+    uint32_t escape;            /* holds \\, " or a newline */
+} str_head;
+
+size_t vg_label_value_len(const char *v, bool *needs_escape)
+{
+    const str_head *hd = (const str_head *)(const void *)v - 1;
+    *needs_escape = hd->escape != 0;
+    return hd->len;
+}
+
 /* The scrape's copy of v (NULL = ""), made on first use. NULL: no memory. */
 static const char *intern_str(vg_scrape *s, const char *v)
 {
@@ -457,7 +484,8 @@ static const char *intern_str(vg_scrape *s, const char *v)
         v = "";
     uintptr_t a = (uintptr_t)v;
     recent *r = &s->recent[((a >> 4) ^ (a >> 12)) & (RECENT_SLOTS - 1)];
-    if (r->src == v && strcmp(r->interned, v) == 0)
+    /* v is itself the interned copy (from vg_scrape_intern): immutable, no compare */
+    if (r->src == v && (r->interned == v || strcmp(r->interned, v) == 0))
         return r->interned;
     size_t n = strlen(v);
     if (n > UINT32_MAX)
@@ -471,9 +499,12 @@ static const char *intern_str(vg_scrape *s, const char *v)
         if (o->hash == h && o->len == n && memcmp(o->s, v, n) == 0)
             goto found;
     }
-    char *p = arena_alloc(&s->ar, n + 1);
-    if (!p)
+    str_head *hd = arena_alloc(&s->ar, sizeof *hd + n + 1);
+    if (!hd)
         return NULL;
+    hd->len = (uint32_t)n;
+    hd->escape = v[strcspn(v, "\\\"\n")] != '\0';
+    char *p = (char *)(hd + 1);
     memcpy(p, v, n + 1);
     s->strs[j].gen = s->gen;
     s->strs[j].len = (uint32_t)n;
@@ -484,6 +515,18 @@ found:
     r->src = v;
     r->interned = s->strs[j].s;
     return r->interned;
+}
+
+const char *vg_scrape_intern(vg_scrape *s, const char *v)
+{
+    const char *p = intern_str(s, v);
+    if (!p)
+        return v; /* no memory: the caller's string still works as a value */
+    uintptr_t a = (uintptr_t)p;
+    recent *r = &s->recent[((a >> 4) ^ (a >> 12)) & (RECENT_SLOTS - 1)];
+    r->src = p;
+    r->interned = p;
+    return p;
 }
 
 static int tuples_grow(vg_scrape *s)
@@ -518,9 +561,11 @@ static const char *const *intern_tuple(vg_scrape *s, const char *const *vals, si
         if (o->hash == h && o->n == n && memcmp(o->vals, vals, n * sizeof *vals) == 0)
             return o->vals;
     }
-    const char **t = arena_alloc(&s->ar, n * sizeof *t);
-    if (!t)
+    tuple_meta *m = arena_alloc(&s->ar, sizeof *m + n * sizeof(char *));
+    if (!m)
         return NULL;
+    memset(m, 0, sizeof *m);
+    const char **t = (const char **)(void *)(m + 1);
     memcpy(t, vals, n * sizeof *t);
     s->tuples[j].gen = s->gen;
     s->tuples[j].n = (uint32_t)n;
@@ -570,6 +615,44 @@ static bool series_claim(vg_scrape *s, const vg_family *f, const char *const *tu
     return true;
 }
 
+static tuple_meta *tuple_meta_of(const char *const *tuple)
+{
+    return (tuple_meta *)(void *)tuple - 1;
+}
+
+/*
+ * Claim the series (f, tuple): 1 claimed, 0 a duplicate, -ENOMEM. Without
+ * labels a family has one series; with labels the tuple's family list
+ * decides, then (past TUPLE_FAMS_MAX families) the series table.
+ */
+static int series_claim_any(vg_scrape *s, vg_family *f, const char *const *tuple)
+{
+    if (!tuple)
+        return f->nsamples == 0;
+    tuple_meta *m = tuple_meta_of(tuple);
+    for (uint32_t i = 0; i < m->n; i++)
+        if (m->fams[i] == f)
+            return 0;
+    if (!m->overflow && m->n == m->cap && m->cap < TUPLE_FAMS_MAX) {
+        uint32_t ncap = m->cap ? m->cap * 2 : 8;
+        const vg_family **nf = arena_alloc(&s->ar, ncap * sizeof *nf);
+        if (!nf)
+            return -ENOMEM;
+        if (m->n)
+            memcpy(nf, m->fams, m->n * sizeof *nf);
+        m->fams = nf;
+        m->cap = ncap;
+    }
+    if (!m->overflow && m->n < m->cap) {
+        m->fams[m->n++] = f;
+        return 1;
+    }
+    m->overflow = true;
+    if ((s->nseries + 1) * 2 > s->series_cap && series_grow(s))
+        return -ENOMEM;
+    return series_claim(s, f, tuple) ? 1 : 0;
+}
+
 static sample *sample_new(vg_family *f, const char *const *values)
 {
     vg_scrape *s = f->s;
@@ -586,9 +669,10 @@ static sample *sample_new(vg_family *f, const char *const *values)
         if (!tuple)
             goto nomem;
     }
-    if ((s->nseries + 1) * 2 > s->series_cap && series_grow(s))
+    int claimed = series_claim_any(s, f, tuple);
+    if (claimed < 0)
         goto nomem;
-    if (!series_claim(s, f, tuple)) {
+    if (!claimed) {
         s->stats.duplicates++;
         errno = EEXIST;
         return NULL;

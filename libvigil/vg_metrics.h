@@ -71,6 +71,15 @@ int vg_scrape_add1(vg_scrape *s, const char *name, vg_mtype type,
                    const char *help, double value);
 
 /*
+ * The scrape's own copy of label value v (NULL = ""), valid until the next
+ * reset. A collector that uses one value for many series (a container's
+ * id in its 30-odd families) interns it once and passes the copy, which
+ * vg_family_add* then take without copying, hashing or comparing it again.
+ * Out of memory: v itself is returned (still a valid value).
+ */
+const char *vg_scrape_intern(vg_scrape *s, const char *v);
+
+/*
  * Add one sample. values has the family's nlabels entries (NULL = "").
  * Returns 0, -EEXIST (duplicate series, dropped), -EINVAL, -ENOMEM.
  */
@@ -110,6 +119,13 @@ typedef struct vg_sample_view {
     uint64_t count;
     double sum;
 } vg_sample_view;
+
+/*
+ * Length of a label value taken from a vg_sample_view (only those: they are
+ * the scrape's interned copies, which carry it), and whether it holds a
+ * byte the exposition escapes (backslash, double quote, newline). O(1).
+ */
+size_t vg_label_value_len(const char *v, bool *needs_escape);
 
 /* i-th sample in insertion order (O(i); prefer the iterator). */
 void vg_family_sample(const vg_family *f, size_t i, vg_sample_view *out);

@@ -158,11 +158,12 @@ static int put_line(vg_buf *b, const line_fmt *lf, const char *suffix,
                     const char *const *values, const char *xn, const char *xv, double v)
 {
     size_t vlens[VG_MAX_LABELS];
+    bool vesc[VG_MAX_LABELS];
     size_t slen = suffix ? strlen(suffix) : 0;
     size_t need = lf->name_len + slen + 2 + 32 + 2;
     for (size_t i = 0; i < lf->n; i++) {
-        vlens[i] = strlen(values[i]);
-        need += lf->llens[i] + 4 + 2 * vlens[i];
+        vlens[i] = vg_label_value_len(values[i], &vesc[i]);
+        need += lf->llens[i] + 4 + (vesc[i] ? 2 : 1) * vlens[i];
     }
     size_t xnl = xn ? strlen(xn) : 0, xvl = xn ? strlen(xv) : 0;
     need += xn ? xnl + xvl + 4 : 0;
@@ -184,7 +185,12 @@ static int put_line(vg_buf *b, const line_fmt *lf, const char *suffix,
             p += lf->llens[i];
             *p++ = '=';
             *p++ = '"';
-            p = escape_value(p, values[i], vlens[i]);
+            if (vesc[i]) {
+                p = escape_value(p, values[i], vlens[i]);
+            } else {
+                memcpy(p, values[i], vlens[i]); /* known clean when interned */
+                p += vlens[i];
+            }
             *p++ = '"';
         }
         if (xn) {

@@ -843,9 +843,14 @@ static const char *dev_name(agent_ctx *ctx, pods_state *s, uint32_t maj, uint32_
     return s->dev_fallback;
 }
 
-static void emit_stats(agent_ctx *ctx, pods_state *s, const cgroup_stats *st, const labels *l,
+static void emit_stats(agent_ctx *ctx, pods_state *s, const cgroup_stats *st, const labels *lin,
                        bool have_start, double start)
 {
+    /* one copy of each value for the cgroup's ~30 series (vg_scrape_intern) */
+    labels li = {vg_scrape_intern(s->cur, lin->container), vg_scrape_intern(s->cur, lin->id),
+                 vg_scrape_intern(s->cur, lin->image), vg_scrape_intern(s->cur, lin->name),
+                 vg_scrape_intern(s->cur, lin->ns), vg_scrape_intern(s->cur, lin->pod)};
+    const labels *l = &li;
     static const struct {
         int bit;
         fam_id f;

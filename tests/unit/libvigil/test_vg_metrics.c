@@ -5,6 +5,7 @@
 #include <stdint.h>
 #include <cmocka.h>
 #include <errno.h>
+#include <stdbool.h>
 #include <math.h>
 #include <stdio.h>
 #include <string.h>
@@ -192,6 +193,53 @@ static void test_registry(void **st)
     vg_registry_free(r);
 }
 
+/*
+ * One tuple shared by more families than its own list holds (the rest go
+ * to the scrape-wide table): every family gets its series once, a second
+ * add is a duplicate on either side, also after a reset. Interned values
+ * are taken as they are and carry their length and escape flag.
+ */
+static void test_shared_tuple_and_interning(void **st)
+{
+    vg_scrape *s;
+    vg_scrape_new(&s);
+    for (int round = 0; round < 2; round++) {
+        char id[200];
+        memset(id, 'x', sizeof id - 1);
+        id[sizeof id - 1] = '\0';
+        const char *iid = vg_scrape_intern(s, id);
+        assert_ptr_not_equal(iid, id);
+        assert_string_equal(iid, id);
+        assert_ptr_equal(vg_scrape_intern(s, id), iid);
+        vg_family *fams[100];
+        for (int i = 0; i < 100; i++) {
+            char name[32];
+            snprintf(name, sizeof name, "fam_%03d", i);
+            fams[i] = vg_scrape_family(s, name, VG_MT_GAUGE, "", 2, (const char *[]){"id", "q"});
+            assert_int_equal(vg_family_add(fams[i], i, i % 2 ? iid : id, "a\"b"), 0);
+        }
+        for (int i = 0; i < 100; i++)
+            assert_int_equal(vg_family_add(fams[i], i, id, "a\"b"), -EEXIST);
+        vg_scrape_stats stats;
+        vg_scrape_stats_get(s, &stats);
+        assert_int_equal(stats.series, 100);
+        assert_int_equal(stats.duplicates, 100);
+        vg_sample_view v;
+        vg_family_sample(fams[99], 0, &v);
+        assert_ptr_equal(v.values[0], iid);
+        bool esc = true;
+        assert_int_equal(vg_label_value_len(v.values[0], &esc), sizeof id - 1);
+        assert_false(esc);
+        assert_int_equal(vg_label_value_len(v.values[1], &esc), 3);
+        assert_true(esc);
+        /* no labels: one series per family */
+        assert_int_equal(vg_scrape_add1(s, "single", VG_MT_GAUGE, "", 1), 0);
+        assert_int_equal(vg_scrape_add1(s, "single", VG_MT_GAUGE, "", 2), -EEXIST);
+        vg_scrape_reset(s);
+    }
+    vg_scrape_free(s);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -203,6 +251,7 @@ int main(void)
         cmocka_unit_test(test_sorted),
         cmocka_unit_test(test_histogram_validation),
         cmocka_unit_test(test_registry),
+        cmocka_unit_test(test_shared_tuple_and_interning),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
