@@ -13,9 +13,10 @@
 #   - agent CPU per scrape (utime+stime over the run / scrapes): steadier
 #     than wall times on a busy machine;
 #   - series and bytes per scrape, agent peak RSS (VmHWM) after all scrapes.
-# Each tree runs twice: default (every cgroup file opened, read, closed each
-# scrape) and with --collector.pods.max-open-files (files kept open and
-# re-read in place).
+# Each tree runs three times: default (every cgroup file opened, read,
+# closed each scrape; two reading threads), with --collector.pods.threads=1,
+# and with --collector.pods.max-open-files (files kept open and re-read in
+# place).
 # Targets from issue 4: 110 pods <= 5 ms, 500 pods <= 20 ms median, peak
 # RSS <= 8 MiB.
 set -euo pipefail
@@ -96,6 +97,8 @@ echo
 echo '| tree | series | collector ms | scrape ms | agent CPU ms/scrape | body | peak RSS MiB |'
 echo '|---|---|---|---|---|---|---|'
 bench_tree "110 pods x 3 ctrs, v2 systemd containerd" "$WORK/v2-110"
+bench_tree "same, threads=1" "$WORK/v2-110" --collector.pods.threads=1
 bench_tree "same, max-open-files=100000" "$WORK/v2-110" --collector.pods.max-open-files=100000
 bench_tree "500 pods x 1 ctr, v1 cgroupfs CRI-O" "$WORK/v1-500"
+bench_tree "same, threads=1" "$WORK/v1-500" --collector.pods.threads=1
 bench_tree "same, max-open-files=100000" "$WORK/v1-500" --collector.pods.max-open-files=100000
