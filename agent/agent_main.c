@@ -16,6 +16,7 @@
 #include <string.h>
 
 #include "agent_scraper.h"
+#include "collectors/pod_labels.h"
 #include "vg_app.h"
 #include "vg_prom.h"
 
@@ -215,6 +216,20 @@ static int run_once(const vg_config *cfg, vg_log *log)
     return rc ? 1 : 0;
 }
 
+/* A bad --pod-labels-allowlist (or no usable Kubernetes configuration for
+ * it) stops the agent at start with the reason, instead of leaving the pods
+ * collector failing on every scrape. */
+static int check_pod_labels(const vg_config *cfg, vg_log *log)
+{
+    pod_labels *pl = NULL;
+    char err[512] = "";
+    int rc = pod_labels_from_config(cfg, log, NULL, &pl, err, sizeof err);
+    pod_labels_free(pl);
+    if (rc)
+        vg_log_error(log, "agent", "cannot use the pod labels setting", "err", err[0] ? err : strerror(-rc));
+    return rc;
+}
+
 int main(int argc, char **argv)
 {
     agent_options opts;
@@ -240,6 +255,10 @@ int main(int argc, char **argv)
     }
     const vg_config *cfg = vg_app_config(a.app);
     vg_log *log = vg_app_log(a.app);
+    if (check_pod_labels(cfg, log)) {
+        code = 2;
+        goto out;
+    }
     if (vg_config_bool(cfg, "once")) {
         code = run_once(cfg, log);
         goto out;

@@ -38,6 +38,7 @@
 #include "cgroup_mounts.h"
 #include "cgroup_netdev.h"
 #include "cgroup_stats.h"
+#include "pod_labels.h"
 #include "runtime_state.h"
 
 #define PODS_READBUF (64u * 1024u)
@@ -270,6 +271,10 @@ typedef struct pods_state {
     char dev_fallback[48];
     /* self metrics */
     vg_series *err_missing, *err_parse, *err_io;
+    /* --pod-labels-allowlist: labels from the API server (NULL when off) */
+    pod_labels *pl;
+    vg_buf pl_buf;
+    const char *pl_vals[POD_LABELS_MAX];
 } pods_state;
 
 static const vg_opt_def pods_opts[] = {
@@ -292,6 +297,14 @@ static const vg_opt_def pods_opts[] = {
      "but ~4.5 KiB of kernel memory each on cgroupfs; capped below the open-file limit); 0: "
      "open and close every file each scrape",
      VG_OPT_F_RELOADABLE},
+    {"pod-labels-allowlist", VG_OPT_STRING, NULL,
+     "Comma-separated Kubernetes pod label keys added to the pods collector's series as "
+     "label_<key>, read from the API server (this node's pods only); empty: no API access",
+     0},
+    {"node-name", VG_OPT_STRING, NULL,
+     "This node's name, for --pod-labels-allowlist (empty: $NODE_NAME)", 0},
+    {"kubeconfig", VG_OPT_STRING, NULL,
+     "kubeconfig for --pod-labels-allowlist (empty: $KUBECONFIG, then in-cluster)", 0},
     {"collector.pods.threads", VG_OPT_INT, "2",
      "Threads reading cgroup files (1 or 2); a second one about halves the collection time "
      "when a core is free",
@@ -766,6 +779,7 @@ static void kid_resolve_names(agent_ctx *ctx, const pods_state *s, pod_io *io, k
 
 typedef struct labels {
     const char *container, *id, *image, *name, *ns, *pod;
+    const char *const *podl;    /* pod_labels_count() values, or NULL */
 } labels;
 
 static vg_family *fam(pods_state *s, fam_id f)
@@ -778,18 +792,26 @@ static vg_family *fam(pods_state *s, fam_id f)
                                    : d->extra == LX_POD    ? lbl_pod
                                                            : lbl_base;
         size_t n = d->extra == LX_NONE ? 6 : d->extra == LX_POD ? 2 : 7;
-        s->fam[f] = vg_scrape_family(s->cur, d->name, d->type, d->help, n, names);
+        size_t npl = s->pl ? pod_labels_count(s->pl) : 0;
+        const char *all[7 + POD_LABELS_MAX];
+        for (size_t i = 0; i < n; i++)
+            all[i] = names[i];
+        for (size_t i = 0; i < npl; i++)
+            all[n + i] = pod_labels_name(s->pl, i);
+        s->fam[f] = vg_scrape_family(s->cur, d->name, d->type, d->help, n + npl, all);
     }
     return s->fam[f];
 }
 
 static void emit(pods_state *s, fam_id f, double v, const labels *l, const char *extra)
 {
-    const char *vals[7];
+    const char *vals[7 + POD_LABELS_MAX];
+    size_t n = 7;
     switch (fam_defs[f].extra) {
     case LX_NONE:
         vals[0] = l->container, vals[1] = l->id, vals[2] = l->image, vals[3] = l->name;
         vals[4] = l->ns, vals[5] = l->pod;
+        n = 6;
         break;
     case LX_CPU:
     case LX_DEVICE:
@@ -802,8 +824,12 @@ static void emit(pods_state *s, fam_id f, double v, const labels *l, const char 
         break;
     case LX_POD:
         vals[0] = l->ns, vals[1] = l->pod;
+        n = 2;
         break;
     }
+    if (s->pl)
+        for (size_t i = 0; i < pod_labels_count(s->pl); i++)
+            vals[n + i] = l->podl ? l->podl[i] : "";
     vg_family_addv(fam(s, f), v, vals);
 }
 
@@ -849,7 +875,7 @@ static void emit_stats(agent_ctx *ctx, pods_state *s, const cgroup_stats *st, co
     /* one copy of each value for the cgroup's ~30 series (vg_scrape_intern) */
     labels li = {vg_scrape_intern(s->cur, lin->container), vg_scrape_intern(s->cur, lin->id),
                  vg_scrape_intern(s->cur, lin->image), vg_scrape_intern(s->cur, lin->name),
-                 vg_scrape_intern(s->cur, lin->ns), vg_scrape_intern(s->cur, lin->pod)};
+                 vg_scrape_intern(s->cur, lin->ns), vg_scrape_intern(s->cur, lin->pod), lin->podl};
     const labels *l = &li;
     static const struct {
         int bit;
@@ -1153,6 +1179,17 @@ static void emit_pod(agent_ctx *ctx, pods_state *s, const pod *p, const pod_read
         return;
     const char *pod_name = r->pinfo ? r->pinfo->pod_name : "";
     const char *pod_ns = r->pinfo ? r->pinfo->pod_namespace : "";
+    const char *const *podl = NULL;
+    if (s->pl) {
+        /* the pod's allowlisted labels, by the UID in its cgroup path */
+        cgroup_ident ci;
+        if (!cgroup_ident_parse(p->rel, strlen(p->rel), &ci))
+            ci.pod_uid[0] = '\0';
+        pod_labels_lookup(s->pl, ci.pod_uid, &s->pl_buf, s->pl_vals);
+        for (size_t i = 0; i < pod_labels_count(s->pl); i++)
+            s->pl_vals[i] = vg_scrape_intern(s->cur, s->pl_vals[i]);
+        podl = s->pl_vals;
+    }
     char id[CGROUP_MOUNT_PATH_MAX + REL_MAX];
     for (size_t i = 0; i < r->nk; i++) {
         if (!r->kok[i])
@@ -1161,13 +1198,13 @@ static void emit_pod(agent_ctx *ctx, pods_state *s, const pod *p, const pod_read
         bool known = k->names_state == 1;
         snprintf(id, sizeof id, "%s/%s", p->rel, k->name);
         labels l = {known ? k->info.container : "", id, known ? k->info.image : "",
-                    known ? k->info.name : "", pod_ns, pod_name};
+                    known ? k->info.name : "", pod_ns, pod_name, podl};
         emit_stats(ctx, s, &r->kst[i], &l, k->start_ok, k->start);
     }
     if (!r->pod_ok)
         return;
     const cgroup_stats *st = &r->pst;
-    labels l = {"", p->rel, "", "", pod_ns, pod_name};
+    labels l = {"", p->rel, "", "", pod_ns, pod_name, podl};
     emit_stats(ctx, s, st, &l, p->start_ok, p->start);
     if (pod_name[0] && pod_ns[0]) {
         if (CGS_HAS(st, CGS_CPU_USAGE))
@@ -1296,6 +1333,18 @@ static int pods_init(agent_ctx *ctx, void **state)
     s->err_missing = vg_metric_with(m, r_missing);
     s->err_parse = vg_metric_with(m, r_parse);
     s->err_io = vg_metric_with(m, r_io);
+    vg_buf_init(&s->pl_buf);
+    char err[512] = "";
+    int rc = pod_labels_from_config(ctx->cfg, ctx->log, ctx->reg, &s->pl, err, sizeof err);
+    if (!rc && s->pl)
+        rc = pod_labels_start(s->pl);
+    if (rc) {
+        /* the agent checked the setting at start: this is a reload */
+        vg_log_error(ctx->log, "pods", "pod labels from the API server unavailable", "err",
+                     err[0] ? err : strerror(-rc));
+        pod_labels_free(s->pl);
+        s->pl = NULL;
+    }
     *state = s;
     return 0;
 }
@@ -1305,6 +1354,8 @@ static void pods_release(void *state)
     pods_state *s = state;
     if (!s)
         return;
+    pod_labels_free(s->pl);
+    vg_buf_release(&s->pl_buf);
     pods_clear(s);
     for (int i = 0; i < 2; i++) {
         free(s->io[i].rd.buf.p);
@@ -1396,6 +1447,8 @@ static int pods_collect(agent_ctx *ctx, void *state, vg_scrape *out)
 
     rc = read_and_emit(ctx, s);
 out:
+    if (s->pl)
+        pod_labels_collect(s->pl, out);
     if (s->io[0].rd.errs.missing)
         vg_series_add(s->err_missing, s->io[0].rd.errs.missing);
     if (s->io[0].rd.errs.parse)

@@ -316,6 +316,21 @@ fail:
     return rc;
 }
 
+int pod_labels_from_config(const vg_config *cfg, vg_log *log, vg_registry *reg, pod_labels **out, char *err,
+                           size_t errlen)
+{
+    const char *list = vg_config_str(cfg, "pod-labels-allowlist");
+    *out = NULL;
+    if (!list[0])
+        return 0;
+    const char *node = vg_config_str(cfg, "node-name");
+    if (!node[0] && getenv("NODE_NAME"))
+        node = getenv("NODE_NAME");
+    pod_labels_opts o = {.allowlist = list, .node = node, .kubeconfig = vg_config_str(cfg, "kubeconfig"),
+                         .log = log, .reg = reg};
+    return pod_labels_new(&o, out, err, errlen);
+}
+
 int pod_labels_start(pod_labels *pl) { return pl->inf ? kube_informer_start(pl->inf) : 0; }
 
 void pod_labels_free(pod_labels *pl)

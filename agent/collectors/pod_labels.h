@@ -22,6 +22,7 @@
 
 #include "kube/kube_objects.h"
 #include "vg_buf.h"
+#include "vg_config.h"
 #include "vg_log.h"
 #include "vg_metrics.h"
 
@@ -45,6 +46,16 @@ typedef struct pod_labels_opts {
  * -ENOMEM. Nothing is left allocated on failure.
  */
 int pod_labels_new(const pod_labels_opts *o, pod_labels **out, char *err, size_t errlen);
+/*
+ * The same from the agent's options: pod-labels-allowlist, node-name
+ * (empty: $NODE_NAME) and kubeconfig, which the pods collector declares.
+ * 0 with *out NULL when the allowlist is empty (the feature is off).
+ * Errors as pod_labels_new. The agent calls it once at start to refuse a
+ * bad setting (exit 2) before the collector needs it.
+ */
+int pod_labels_from_config(const vg_config *cfg, vg_log *log, vg_registry *reg, pod_labels **out, char *err,
+                           size_t errlen);
+
 /* Start watching (a thread). 0 or -errno. */
 int pod_labels_start(pod_labels *pl);
 /* Stop, free the map and the client. NULL is fine. */
