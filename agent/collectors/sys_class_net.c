@@ -21,10 +21,10 @@
 #include <stdio.h>
 
 #include "field_filter.h"
-#include "vg_loop.h"
 #include "label_utf8.h"
 #include "proc_net_dev.h"
 #include "sysfs_attr.h"
+#include "vg_loop.h"
 
 #define NC_OPT_IGNORED "collector.netclass.ignored-devices"
 #define NC_OPT_INVALID_SPEED "collector.netclass.ignore-invalid-speed"
@@ -361,8 +361,10 @@ static void nc_update(agent_ctx *ctx, nc_state *st, nc_cached *e, bool fresh, ui
 {
     bool moved = !fresh && e->ino != ino;
     netclass_iface *cur = &e->ifc;
-    netclass_iface prev;
-    memcpy(prev.str[NC_OPERSTATE], cur->str[NC_OPERSTATE], sizeof prev.str[NC_OPERSTATE]);
+    netclass_iface prev; /* only its volatile part is filled and compared */
+    for (int i = 0; i < NC_NSTR; i++)
+        if (sys_class_net_str_volatile((netclass_str)i))
+            memcpy(prev.str[i], cur->str[i], sizeof prev.str[i]);
     memcpy(prev.has, cur->has, sizeof prev.has);
     memcpy(prev.v, cur->v, sizeof prev.v);
     /* kept descriptors of a renamed or re-created interface read the old object */
