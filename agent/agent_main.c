@@ -306,11 +306,13 @@ out:
     }
     if (a.done)
         vg_async_free(a.done);
+    /* collectors first: their threads (the pod labels informer) update
+     * metrics in the app's registry until they are stopped */
+    agent_scraper_free(a.sc);
     vg_app_free(a.app); /* detaches requests still waiting for a collection */
     for (size_t i = 0; i < a.nwaiting; i++) /* answering a detached request frees it */
         vg_http_req_respond(a.waiting[i].req, 503, "text/plain", NULL, "", 0, 0);
     vg_scrape_free(a.scrape);
-    agent_scraper_free(a.sc);
     agent_options_release(&opts);
     return code;
 }
