@@ -45,7 +45,7 @@ struct pod_labels {
     size_t npods;
 };
 
-static void errf(char *err, size_t errlen, const char *fmt, ...)
+__attribute__((format(printf, 3, 4))) static void errf(char *err, size_t errlen, const char *fmt, ...)
 {
     if (!err || !errlen)
         return;
