@@ -16,6 +16,10 @@ WARN := -Wall -Wextra -Werror -Wshadow -Wformat=2 -Wstrict-prototypes \
 CFLAGS_BASE := -std=c11 -D_GNU_SOURCE -O2 -g $(WARN) -I. -Ilibvigil -Iagent -Ioperator \
         -DVG_VERSION='"$(VERSION)"' -DVG_REVISION='"$(REVISION)"' $(PKG_CFLAGS)
 LDLIBS_BASE := $(PKG_LIBS) -lpthread -ldl -lm
+# vigil-agent links only what its collectors use: the Kubernetes client's
+# libraries come with its plugin (vigil-agent-kube.so), when enabled
+AGENT_PKGS  := yaml-0.1 json-c zlib
+LDLIBS_AGENT := -Wl,--as-needed $(shell pkg-config --libs $(AGENT_PKGS) 2>/dev/null) -lpthread -ldl -lm
 
 ifeq ($(SANITIZE),1)
 BUILD   := build-san
@@ -47,12 +51,14 @@ HELPER_SRCS   := $(sort $(shell find tests/helpers -name '*.c' 2>/dev/null))
 FUZZ_SRCS     := $(sort $(shell find tests/fuzz -name 'fuzz_*.c' 2>/dev/null))
 
 obj = $(patsubst %.c,$(BUILD)/obj/%.o,$(1))
+pic = $(patsubst %.c,$(BUILD)/pic/%.o,$(1))
 
 # The files that embed VERSION/REVISION rebuild when either changes (the
 # stamp is rewritten only then), so a binary never reports an old commit.
 REV_STAMP := $(BUILD)/revision.stamp
 $(shell mkdir -p $(BUILD) && { echo '$(VERSION) $(REVISION)' | cmp -s - $(REV_STAMP) || echo '$(VERSION) $(REVISION)' > $(REV_STAMP); })
 $(call obj,libvigil/vg_procself.c libvigil/vg_app.c operator/op_main.c agent/collectors/pod_labels.c): $(REV_STAMP)
+$(call pic,libvigil/vg_procself.c libvigil/vg_app.c agent/collectors/pod_labels.c): $(REV_STAMP)
 
 LIB_OBJS      := $(call obj,$(LIB_SRCS))
 AGENT_OBJS    := $(call obj,$(AGENT_SRCS))
@@ -67,7 +73,13 @@ LIBKUBESIM := $(BUILD)/libkubesim.a
 UNIT_BINS  := $(patsubst tests/unit/%.c,$(BUILD)/tests/unit/%,$(UNIT_SRCS))
 HELPER_BINS := $(patsubst tests/helpers/%.c,$(BUILD)/tests/helpers/%,$(HELPER_SRCS))
 
-BINS := $(BIN)/vigil-agent $(BIN)/vigil-operator
+# The pod labels plugin (agent/collectors/pod_labels.h): the Kubernetes
+# client and its ~30 libraries, which vigil-agent opens only when
+# --pod-labels-allowlist is set. Built from position-independent copies.
+PLUGIN_SRCS := $(LIB_SRCS) agent/collectors/pod_labels.c agent/collectors/pod_labels_plugin.c
+PLUGIN     := $(BIN)/vigil-agent-kube.so
+
+BINS := $(BIN)/vigil-agent $(BIN)/vigil-operator $(PLUGIN)
 ifneq ($(wildcard tests/kubesim/kubesim_main.c),)
 BINS += $(BIN)/kubesim
 endif
@@ -80,6 +92,16 @@ $(BUILD)/obj/%.o: %.c
 	@mkdir -p $(dir $@)
 	$(E) "  CC      $<"
 	$(Q)$(CC) $(CFLAGS) -MMD -MP -c $< -o $@
+
+$(BUILD)/pic/%.o: %.c
+	@mkdir -p $(dir $@)
+	$(E) "  CC PIC  $<"
+	$(Q)$(CC) $(CFLAGS) -fPIC -MMD -MP -c $< -o $@
+
+$(PLUGIN): $(call pic,$(PLUGIN_SRCS))
+	@mkdir -p $(dir $@)
+	$(E) "  LD      $@"
+	$(Q)$(CC) $(LDFLAGS) -shared -Wl,-Bsymbolic -Wl,-z,defs -o $@ $^ $(LDLIBS_BASE)
 
 $(LIBVIGIL): $(LIB_OBJS)
 	$(E) "  AR      $@"
@@ -99,7 +121,7 @@ ALL_LIBS := $(LIBOP) $(LIBAGENT) $(LIBKUBESIM) $(LIBVIGIL)
 $(BIN)/vigil-agent: $(call obj,agent/agent_main.c) $(LIBAGENT) $(LIBVIGIL)
 	@mkdir -p $(dir $@)
 	$(E) "  LD      $@"
-	$(Q)$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS_BASE)
+	$(Q)$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS_AGENT)
 
 $(BIN)/vigil-operator: $(call obj,operator/op_main.c) $(LIBOP) $(LIBVIGIL)
 	@mkdir -p $(dir $@)
@@ -163,4 +185,4 @@ clean:
 help:
 	@echo "targets: all deps run test check integration bench fuzz fuzz-smoke clean (SANITIZE=1, V=1)"
 
--include $(shell find $(BUILD)/obj $(FUZZ_BUILD)/obj -name '*.d' 2>/dev/null)
+-include $(shell find $(BUILD)/obj $(BUILD)/pic $(FUZZ_BUILD)/obj -name '*.d' 2>/dev/null)

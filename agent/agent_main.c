@@ -16,7 +16,7 @@
 #include <string.h>
 
 #include "agent_scraper.h"
-#include "collectors/pod_labels.h"
+#include "collectors/pod_labels_load.h"
 #include "vg_app.h"
 #include "vg_prom.h"
 
@@ -221,10 +221,16 @@ static int run_once(const vg_config *cfg, vg_log *log)
  * collector failing on every scrape. */
 static int check_pod_labels(const vg_config *cfg, vg_log *log)
 {
+    if (!vg_config_str(cfg, "pod-labels-allowlist")[0])
+        return 0; /* off: the plugin is not even loaded */
+    const pod_labels_ops *ops = NULL;
     pod_labels *pl = NULL;
     char err[512] = "";
-    int rc = pod_labels_from_config(cfg, log, NULL, &pl, err, sizeof err);
-    pod_labels_free(pl);
+    int rc = pod_labels_load(&ops, err, sizeof err);
+    if (!rc)
+        rc = ops->from_config(cfg, log, NULL, &pl, err, sizeof err);
+    if (pl)
+        ops->free(pl);
     if (rc)
         vg_log_error(log, "agent", "cannot use the pod labels setting", "err", err[0] ? err : strerror(-rc));
     return rc;

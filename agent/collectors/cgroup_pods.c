@@ -38,7 +38,7 @@
 #include "cgroup_mounts.h"
 #include "cgroup_netdev.h"
 #include "cgroup_stats.h"
-#include "pod_labels.h"
+#include "pod_labels_load.h"
 #include "runtime_state.h"
 
 #define PODS_READBUF (64u * 1024u)
@@ -273,6 +273,7 @@ typedef struct pods_state {
     vg_series *err_missing, *err_parse, *err_io;
     /* --pod-labels-allowlist: labels from the API server (NULL when off) */
     pod_labels *pl;
+    const pod_labels_ops *plops; /* the plugin's functions (pod_labels_load.h) */
     vg_buf pl_buf;
     const char *pl_vals[POD_LABELS_MAX];
 } pods_state;
@@ -792,12 +793,12 @@ static vg_family *fam(pods_state *s, fam_id f)
                                    : d->extra == LX_POD    ? lbl_pod
                                                            : lbl_base;
         size_t n = d->extra == LX_NONE ? 6 : d->extra == LX_POD ? 2 : 7;
-        size_t npl = s->pl ? pod_labels_count(s->pl) : 0;
+        size_t npl = s->pl ? s->plops->count(s->pl) : 0;
         const char *all[7 + POD_LABELS_MAX];
         for (size_t i = 0; i < n; i++)
             all[i] = names[i];
         for (size_t i = 0; i < npl; i++)
-            all[n + i] = pod_labels_name(s->pl, i);
+            all[n + i] = s->plops->name(s->pl, i);
         s->fam[f] = vg_scrape_family(s->cur, d->name, d->type, d->help, n + npl, all);
     }
     return s->fam[f];
@@ -828,7 +829,7 @@ static void emit(pods_state *s, fam_id f, double v, const labels *l, const char 
         break;
     }
     if (s->pl)
-        for (size_t i = 0; i < pod_labels_count(s->pl); i++)
+        for (size_t i = 0; i < s->plops->count(s->pl); i++)
             vals[n + i] = l->podl ? l->podl[i] : "";
     vg_family_addv(fam(s, f), v, vals);
 }
@@ -1185,8 +1186,8 @@ static void emit_pod(agent_ctx *ctx, pods_state *s, const pod *p, const pod_read
         cgroup_ident ci;
         if (!cgroup_ident_parse(p->rel, strlen(p->rel), &ci))
             ci.pod_uid[0] = '\0';
-        pod_labels_lookup(s->pl, ci.pod_uid, &s->pl_buf, s->pl_vals);
-        for (size_t i = 0; i < pod_labels_count(s->pl); i++)
+        s->plops->lookup(s->pl, ci.pod_uid, &s->pl_buf, s->pl_vals);
+        for (size_t i = 0; i < s->plops->count(s->pl); i++)
             s->pl_vals[i] = vg_scrape_intern(s->cur, s->pl_vals[i]);
         podl = s->pl_vals;
     }
@@ -1335,14 +1336,20 @@ static int pods_init(agent_ctx *ctx, void **state)
     s->err_io = vg_metric_with(m, r_io);
     vg_buf_init(&s->pl_buf);
     char err[512] = "";
-    int rc = pod_labels_from_config(ctx->cfg, ctx->log, ctx->reg, &s->pl, err, sizeof err);
-    if (!rc && s->pl)
-        rc = pod_labels_start(s->pl);
+    int rc = 0;
+    if (vg_config_str(ctx->cfg, "pod-labels-allowlist")[0]) {
+        rc = pod_labels_load(&s->plops, err, sizeof err);
+        if (!rc)
+            rc = s->plops->from_config(ctx->cfg, ctx->log, ctx->reg, &s->pl, err, sizeof err);
+        if (!rc && s->pl)
+            rc = s->plops->start(s->pl);
+    }
     if (rc) {
         /* the agent checked the setting at start: this is a reload */
         vg_log_error(ctx->log, "pods", "pod labels from the API server unavailable", "err",
                      err[0] ? err : strerror(-rc));
-        pod_labels_free(s->pl);
+        if (s->pl)
+            s->plops->free(s->pl);
         s->pl = NULL;
     }
     *state = s;
@@ -1354,7 +1361,8 @@ static void pods_release(void *state)
     pods_state *s = state;
     if (!s)
         return;
-    pod_labels_free(s->pl);
+    if (s->pl)
+        s->plops->free(s->pl);
     vg_buf_release(&s->pl_buf);
     pods_clear(s);
     for (int i = 0; i < 2; i++) {
@@ -1448,7 +1456,7 @@ static int pods_collect(agent_ctx *ctx, void *state, vg_scrape *out)
     rc = read_and_emit(ctx, s);
 out:
     if (s->pl)
-        pod_labels_collect(s->pl, out);
+        s->plops->collect(s->pl, out);
     if (s->io[0].rd.errs.missing)
         vg_series_add(s->err_missing, s->io[0].rd.errs.missing);
     if (s->io[0].rd.errs.parse)

@@ -79,4 +79,27 @@ void pod_labels_collect(pod_labels *pl, vg_scrape *s);
 /* What the informer does with each pod: record (deleted false) or forget. */
 void pod_labels_apply(pod_labels *pl, const kube_obj *pod, bool deleted);
 
+/*
+ * How the agent reaches the functions above. This file and the Kubernetes
+ * client (libcurl, OpenSSL, libwebsockets and their ~30 libraries, about
+ * 6 MiB of RSS once loaded) are built into the plugin vigil-agent-kube.so
+ * (pod_labels_plugin.c), which the agent opens only when
+ * --pod-labels-allowlist is set (pod_labels_load.h); vigil-agent itself
+ * links none of them.
+ */
+typedef struct pod_labels_ops {
+    int (*from_config)(const vg_config *cfg, vg_log *log, vg_registry *reg, pod_labels **out, char *err,
+                       size_t errlen);
+    int (*start)(pod_labels *pl);
+    void (*free)(pod_labels *pl);
+    size_t (*count)(const pod_labels *pl);
+    const char *(*name)(const pod_labels *pl, size_t i);
+    bool (*lookup)(pod_labels *pl, const char *uid, vg_buf *buf, const char **vals);
+    void (*collect)(pod_labels *pl, vg_scrape *s);
+} pod_labels_ops;
+
+#define POD_LABELS_PLUGIN "vigil-agent-kube.so"
+#define POD_LABELS_OPS_SYMBOL "vigil_pod_labels_ops"
+extern const pod_labels_ops vigil_pod_labels_ops; /* defined in the plugin */
+
 #endif

@@ -74,8 +74,26 @@ fi
 grep -q 'is not a Kubernetes label key' "$TMP/bad.log" || fail "no reason given: $(cat "$TMP/bad.log")"
 ok "a bad allowlist is refused at start with the reason"
 
+# off (the default): the Kubernetes client's libraries are not even loaded
+run_agent
+wait_http "http://127.0.0.1:$AG_PORT/metrics" || fail "agent did not start"
+grep -qE 'libcurl|libssl|libwebsockets|vigil-agent-kube' "/proc/$AG_PID/maps" &&
+  fail "the agent loaded the Kubernetes client without --pod-labels-allowlist"
+kill "$AG_PID"; wait "$AG_PID" 2>/dev/null || true
+ok "without the allowlist no libcurl/OpenSSL/libwebsockets in the agent"
+
+# the plugin missing: refused at start, saying which file
+mkdir -p "$TMP/lonely"; cp "$BIN/vigil-agent" "$TMP/lonely/"
+if timeout 10 "$TMP/lonely/vigil-agent" --kubeconfig="$KC" --node-name=node-a --pod-labels-allowlist=app \
+    --web.listen-address=127.0.0.1:$(free_port) >"$TMP/lonely.log" 2>&1; then
+  fail "ran without its plugin"
+fi
+grep -q 'cannot load vigil-agent-kube.so' "$TMP/lonely.log" || fail "no reason given: $(cat "$TMP/lonely.log")"
+ok "without vigil-agent-kube.so the agent refuses the allowlist and says why"
+
 run_agent --kubeconfig="$KC" --node-name=node-a --pod-labels-allowlist='app, team'
 wait_http "http://127.0.0.1:$AG_PORT/metrics" || fail "agent did not start"
+grep -q 'vigil-agent-kube.so' "/proc/$AG_PID/maps" || fail "the plugin is not loaded with the allowlist set"
 scrape() { curl -s "http://127.0.0.1:$AG_PORT/metrics"; }
 for i in $(seq 1 100); do
   scrape | grep -q '^vigil_agent_pod_labels_synced 1' && break; sleep 0.1
