@@ -492,18 +492,27 @@ void vg_app_free(vg_app *app)
     free(app);
 }
 
+/* Sink of the streamed exposition: each piece goes to the connection. */
+static int metrics_piece(void *ud, const char *p, size_t n)
+{
+    return vg_http_stream_write(ud, p, n);
+}
+
 int vg_app_respond_metrics(vg_app *app, vg_http_req *req, vg_scrape *s, bool add_registry)
 {
     if (add_registry)
         vg_registry_collect(app->reg, s);
     vg_prom_format fmt = vg_prom_negotiate(vg_http_req_header(req, "Accept"));
-    vg_buf out = VG_BUF_INIT;
-    int rc = vg_prom_encode(s, fmt, &out);
-    if (rc) {
-        vg_buf_release(&out);
-        return vg_http_req_respond(req, 500, "text/plain; charset=utf-8", NULL,
-                                   "out of memory\n", 14, 0);
-    }
+    /* Encoded straight into the answer in 64 KiB pieces: the exposition
+     * (MBs with pod metrics) is never whole in memory. */
+    vg_http_stream *w = NULL;
+    int rc = vg_http_req_stream_begin(req, 200,
+                                      fmt == VG_PROM_OPENMETRICS ? VG_PROM_CT_OPENMETRICS
+                                                                 : VG_PROM_CT_TEXT,
+                                      NULL, VG_HTTP_F_GZIP_OK, &w);
+    if (rc)
+        return rc;
+    rc = vg_prom_encode_stream(s, fmt, 64 * 1024, metrics_piece, w);
     vg_scrape_stats st;
     vg_scrape_stats_get(s, &st);
     if (add_registry && (st.duplicates || st.conflicts || st.invalid)) {
@@ -514,9 +523,5 @@ int vg_app_respond_metrics(vg_app *app, vg_http_req *req, vg_scrape *s, bool add
         vg_log_warn(&app->log, app->spec.component, "scrape dropped series", "duplicates", d,
                     "conflicts", c, "invalid", i);
     }
-    rc = vg_http_req_respond(req, 200,
-                             fmt == VG_PROM_OPENMETRICS ? VG_PROM_CT_OPENMETRICS : VG_PROM_CT_TEXT,
-                             NULL, out.data, out.len, VG_HTTP_F_GZIP_OK);
-    vg_buf_release(&out);
-    return rc;
+    return vg_http_stream_end(w, rc == -ECONNRESET ? 0 : rc);
 }

@@ -1537,7 +1537,8 @@ struct vg_http_stream {
     int status;
     const char *ctype, *extra; /* the caller's, valid until end */
     bool gzip;
-    vg_buf body;             /* collected body (HTTP/1.0 or gzip) */
+    vg_gzip_stream *gz;      /* chunked and gzip: compressed as it goes */
+    vg_buf body;             /* collected body (HTTP/1.0), or gzip output */
 };
 
 /* Send what the socket takes now; keep the rest, compacted. */
@@ -1583,10 +1584,12 @@ int vg_http_req_stream_begin(vg_http_req *req, int status, const char *content_t
     w->head_only = req->is_head;
     w->close_conn = !req->keep_alive || c->srv->draining || c->peer_eof;
     w->gzip = (flags & VG_HTTP_F_GZIP_OK) && req_accepts_gzip(req);
-    /* HTTP/1.0 has no chunks; gzip needs the whole body (vg_gzip is one-shot). */
-    w->chunked = req->version_minor == 1 && !w->gzip;
+    /* HTTP/1.0 has no chunks: its body is collected (and gzipped whole) */
+    w->chunked = req->version_minor == 1;
+    if (w->chunked && w->gzip && !w->head_only && vg_gzip_stream_new(VG_GZIP_LEVEL_DEFAULT, &w->gz))
+        w->gzip = false; /* no memory for zlib: plain chunks */
     if (w->chunked) {
-        if (put_head(&c->out, status, content_type, extra_headers, -2, false, false,
+        if (put_head(&c->out, status, content_type, extra_headers, -2, w->gzip, w->gzip,
                      w->close_conn, false)) {
             c->dead = true;
         } else {
@@ -1598,15 +1601,9 @@ int vg_http_req_stream_begin(vg_http_req *req, int status, const char *content_t
     return 0;
 }
 
-int vg_http_stream_write(vg_http_stream *w, const void *p, size_t n)
+/* Frame n bytes as one chunk on c (n > 0). */
+static int put_chunk(conn *c, const void *p, size_t n)
 {
-    conn *c = w->c;
-    if (!c || c->dead)
-        return -ECONNRESET;
-    if (w->head_only || n == 0)
-        return 0;
-    if (!w->chunked)
-        return vg_buf_append(&w->body, p, n);
     char sz[24];
     int k = snprintf(sz, sizeof sz, "%zx\r\n", n);
     if (vg_buf_reserve(&c->out, (size_t)k + n + 2)) {
@@ -1621,6 +1618,26 @@ int vg_http_stream_write(vg_http_stream *w, const void *p, size_t n)
     return c->dead ? -ECONNRESET : 0;
 }
 
+int vg_http_stream_write(vg_http_stream *w, const void *p, size_t n)
+{
+    conn *c = w->c;
+    if (!c || c->dead)
+        return -ECONNRESET;
+    if (w->head_only || n == 0)
+        return 0;
+    if (!w->chunked)
+        return vg_buf_append(&w->body, p, n);
+    if (!w->gz)
+        return put_chunk(c, p, n);
+    vg_buf_reset(&w->body);
+    int rc = vg_gzip_stream_write(w->gz, p, n, 0, &w->body);
+    if (rc) {
+        c->dead = true; /* the compressed stream cannot go on */
+        return rc;
+    }
+    return w->body.len ? put_chunk(c, w->body.data, w->body.len) : 0;
+}
+
 int vg_http_stream_end(vg_http_stream *w, int error)
 {
     if (!w)
@@ -1631,6 +1648,14 @@ int vg_http_stream_end(vg_http_stream *w, int error)
     if (!c) {
         rc = -ECONNRESET;
     } else if (w->chunked) {
+        if (!error && w->gz && !c->dead) {
+            /* the rest of the compressed stream and its trailer */
+            vg_buf_reset(&w->body);
+            error = vg_gzip_stream_write(w->gz, NULL, 0, 1, &w->body);
+            if (!error && w->body.len)
+                error = put_chunk(c, w->body.data, w->body.len);
+            rc = error;
+        }
         if (error) {
             /* No last chunk: the client sees a cut response, not a short one. */
             w->close_conn = true;
@@ -1658,6 +1683,7 @@ int vg_http_stream_end(vg_http_stream *w, int error)
     } else if (!rc) {
         rc = -ECONNRESET;
     }
+    vg_gzip_stream_free(w->gz);
     vg_buf_release(&w->body);
     req_free(req);
     if (c) {

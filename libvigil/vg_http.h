@@ -107,9 +107,10 @@ int vg_http_req_respond(vg_http_req *req, int status, const char *content_type,
  * of several MB) that should never sit whole in memory: HTTP/1.1 clients
  * get Transfer-Encoding: chunked, each write going to the socket as far as
  * it takes it without blocking; what it does not take is queued (a slow
- * reader still costs memory, as with vg_http_req_respond). HTTP/1.0
- * clients, and gzip when flags allow it and the client accepts it, get the
- * body collected and sent whole at the end (vg_gzip is one-shot).
+ * reader still costs memory, as with vg_http_req_respond). With gzip
+ * (flags allow it and the client accepts it) the chunks carry one gzip
+ * stream, compressed as the pieces come. HTTP/1.0 clients get the body
+ * collected and sent whole at the end (gzipped whole when asked).
  * begin, the writes and end run on the loop thread without returning to
  * the loop in between. content_type and extra_headers must stay valid
  * until end. begin consumes req: 0 and *out, or -EINVAL (bad status: the

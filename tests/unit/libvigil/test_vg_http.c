@@ -1310,9 +1310,37 @@ static void test_http_stream(void **state)
     assert_memory_equal(r.body, f.huge, f.huge_len);
     resp_free(&r);
 
-    assert_true(get_gzipped(&f, "/stream", "gzip", &r));
+    /* gzip on HTTP/1.1: one gzip stream in chunks, compressed as it goes */
     char *plain;
     size_t plain_len;
+    {
+        cl c;
+        cl_open(&c, f.port);
+        cl_send(&c, "GET /stream HTTP/1.1\r\nHost: t\r\nAccept-Encoding: gzip\r\n\r\n");
+        assert_int_equal(cl_read(&c, true, &r), 0);
+        assert_int_equal(r.status, 200);
+        assert_true(hdr_get(&r, "Transfer-Encoding", v, sizeof v));
+        assert_true(hdr_get(&r, "Content-Encoding", v, sizeof v));
+        assert_string_equal(v, "gzip");
+        assert_int_equal(cl_read_chunks(&c, &r), 0);
+        assert_true(r.body_len < f.huge_len);
+        assert_int_equal(inflate_gzip(r.body, r.body_len, &plain, &plain_len), 0);
+        assert_int_equal(plain_len, f.huge_len);
+        assert_memory_equal(plain, f.huge, f.huge_len);
+        free(plain);
+        resp_free(&r);
+        /* the connection is still good for the next request */
+        cl_send(&c, "GET /hello HTTP/1.1\r\nHost: t\r\n\r\n");
+        assert_int_equal(cl_read(&c, false, &r), 0);
+        assert_string_equal(r.body, "hello world\n");
+        resp_free(&r);
+        cl_close(&c);
+    }
+    /* gzip on HTTP/1.0: collected, gzipped whole, with a length */
+    do_get(f.port, "GET /stream HTTP/1.0\r\nAccept-Encoding: gzip\r\n\r\n", false, &r);
+    assert_int_equal(r.status, 200);
+    assert_true(hdr_get(&r, "Content-Encoding", v, sizeof v));
+    assert_false(hdr_get(&r, "Transfer-Encoding", v, sizeof v));
     assert_int_equal(inflate_gzip(r.body, r.body_len, &plain, &plain_len), 0);
     assert_int_equal(plain_len, f.huge_len);
     assert_memory_equal(plain, f.huge, f.huge_len);
