@@ -12,10 +12,12 @@
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <poll.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <time.h>
 #include <unistd.h>
 
 int ks_server_listen(ks_sim *s)
@@ -53,10 +55,86 @@ int ks_server_listen(ks_sim *s)
     return 0;
 }
 
+/*
+ * The live connections, so that a stop can end them: their sockets are shut
+ * down (a watch notices within its 250 ms wake-up, a read returns 0) and
+ * ks_server_run waits for the threads before it returns. The process then
+ * exits with no thread half-way through a TLS handshake or a request,
+ * which LeakSanitizer would otherwise report at random.
+ */
+typedef struct conn_set {
+    pthread_mutex_t mu;
+    pthread_cond_t cv;
+    int *fds;          /* live sockets; -1 = free slot */
+    size_t cap;
+    size_t live;       /* threads running */
+} conn_set;
+
 typedef struct conn_arg {
     ks_sim *sim;
+    conn_set *set;
     int fd;
 } conn_arg;
+
+/* Register fd; 0 or -ENOMEM (the connection is then refused). */
+static int conn_set_add(conn_set *cs, int fd)
+{
+    int rc = 0;
+    pthread_mutex_lock(&cs->mu);
+    size_t i = 0;
+    while (i < cs->cap && cs->fds[i] >= 0)
+        i++;
+    if (i == cs->cap) {
+        size_t ncap = cs->cap ? cs->cap * 2 : 64;
+        int *n = realloc(cs->fds, ncap * sizeof *n);
+        if (!n) {
+            rc = -ENOMEM;
+            goto out;
+        }
+        for (size_t j = cs->cap; j < ncap; j++)
+            n[j] = -1;
+        cs->fds = n;
+        cs->cap = ncap;
+    }
+    cs->fds[i] = fd;
+    cs->live++;
+out:
+    pthread_mutex_unlock(&cs->mu);
+    return rc;
+}
+
+static void conn_set_del(conn_set *cs, int fd)
+{
+    pthread_mutex_lock(&cs->mu);
+    for (size_t i = 0; i < cs->cap; i++)
+        if (cs->fds[i] == fd) {
+            cs->fds[i] = -1;
+            break;
+        }
+    cs->live--;
+    pthread_cond_broadcast(&cs->cv);
+    pthread_mutex_unlock(&cs->mu);
+}
+
+/* Shut every live socket down and wait up to wait_ms for the threads. */
+static void conn_set_drain(conn_set *cs, int wait_ms)
+{
+    struct timespec dl;
+    clock_gettime(CLOCK_REALTIME, &dl);
+    dl.tv_sec += wait_ms / 1000;
+    dl.tv_nsec += (long)(wait_ms % 1000) * 1000000L;
+    if (dl.tv_nsec >= 1000000000L) {
+        dl.tv_sec++;
+        dl.tv_nsec -= 1000000000L;
+    }
+    pthread_mutex_lock(&cs->mu);
+    for (size_t i = 0; i < cs->cap; i++)
+        if (cs->fds[i] >= 0)
+            shutdown(cs->fds[i], SHUT_RDWR);
+    while (cs->live && pthread_cond_timedwait(&cs->cv, &cs->mu, &dl) == 0)
+        ;
+    pthread_mutex_unlock(&cs->mu);
+}
 
 static void *conn_main(void *arg)
 {
@@ -91,9 +169,10 @@ static void *conn_main(void *arg)
     SSL_shutdown(ssl);
 out:
     SSL_free(ssl);
-    close(ca->fd);
     free(c);
     free(req);
+    conn_set_del(ca->set, ca->fd);
+    close(ca->fd); /* after the set forgets it: the number may be reused */
     free(ca);
     return NULL;
 }
@@ -104,6 +183,14 @@ int ks_server_run(ks_sim *s)
     pthread_attr_init(&attr);
     pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
     pthread_attr_setstacksize(&attr, 1024 * 1024);
+    /* on the heap: a thread stuck past the stop's wait may still use it */
+    conn_set *cs = calloc(1, sizeof *cs);
+    if (!cs) {
+        pthread_attr_destroy(&attr);
+        return -ENOMEM;
+    }
+    pthread_mutex_init(&cs->mu, NULL);
+    pthread_cond_init(&cs->cv, NULL);
     while (!s->stop) {
         struct pollfd p = {.fd = s->listen_fd, .events = POLLIN};
         if (poll(&p, 1, 200) <= 0)
@@ -120,13 +207,30 @@ int ks_server_run(ks_sim *s)
             continue;
         }
         ca->sim = s;
+        ca->set = cs;
         ca->fd = fd;
+        if (conn_set_add(cs, fd)) {
+            close(fd);
+            free(ca);
+            continue;
+        }
         if (pthread_create(&t, &attr, conn_main, ca)) {
+            conn_set_del(cs, fd);
             close(fd);
             free(ca);
         }
     }
     pthread_attr_destroy(&attr);
     close(s->listen_fd);
+    conn_set_drain(cs, 3000);
+    pthread_mutex_lock(&cs->mu);
+    size_t left = cs->live;
+    pthread_mutex_unlock(&cs->mu);
+    if (left) /* a thread stuck past the wait still holds the set */
+        return 0;
+    pthread_cond_destroy(&cs->cv);
+    pthread_mutex_destroy(&cs->mu);
+    free(cs->fds);
+    free(cs);
     return 0;
 }

@@ -11,7 +11,8 @@
 
 /* Bind and listen on host:port (port 0 picks one; s->port gets it). */
 int ks_server_listen(ks_sim *s);
-/* Accept until s->stop; returns 0. */
+/* Accept until s->stop, then end the open connections (their sockets are
+ * shut down) and wait up to 3 s for their threads. 0, or -ENOMEM. */
 int ks_server_run(ks_sim *s);
 
 #endif
