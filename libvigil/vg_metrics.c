@@ -954,6 +954,20 @@ void vg_registry_free(vg_registry *r)
     free(r);
 }
 
+/* Same type, labels and buckets (help may differ in wording only). */
+static bool metric_same(const vg_metric *a, const vg_metric *b)
+{
+    if (a->type != b->type || a->nlabels != b->nlabels || a->nbounds != b->nbounds)
+        return false;
+    for (size_t i = 0; i < a->nlabels; i++)
+        if (strcmp(a->label_names[i], b->label_names[i]) != 0)
+            return false;
+    for (size_t i = 0; i < a->nbounds; i++)
+        if (a->bounds[i] != b->bounds[i])
+            return false;
+    return a->max_series == b->max_series;
+}
+
 vg_metric *vg_registry_add(vg_registry *r, const char *name, vg_mtype type, const char *help,
                            size_t nlabels, const char *const *label_names,
                            const double *buckets, size_t nbuckets, size_t max_series)
@@ -1003,8 +1017,12 @@ vg_metric *vg_registry_add(vg_registry *r, const char *name, vg_mtype type, cons
     pthread_mutex_lock(&r->mu);
     for (vg_metric *o = r->head; o; o = o->next) {
         if (strcmp(o->name, name) == 0) {
+            /* the same declaration again (a component re-created on a
+             * reload) shares the family and keeps its series */
+            vg_metric *same = metric_same(o, m) ? o : NULL;
             pthread_mutex_unlock(&r->mu);
-            goto fail;
+            metric_free(m);
+            return same;
         }
     }
     if (r->tail)

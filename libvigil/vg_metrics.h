@@ -157,8 +157,11 @@ void vg_registry_free(vg_registry *r);
 /*
  * Register a family. max_series caps distinct label combinations (0 = 1000).
  * buckets/nbuckets only for histograms (NULL = default latency buckets
- * .005 .01 .025 .05 .1 .25 .5 1 2.5 5 10). Returns NULL on bad input, a
- * name already registered, or no memory.
+ * .005 .01 .025 .05 .1 .25 .5 1 2.5 5 10). Registering a name again with
+ * the same type, label names, buckets and cap returns the existing family
+ * (so a component re-created on a config reload keeps counting into it).
+ * Returns NULL on bad input, a name already registered with another
+ * declaration, or no memory.
  */
 vg_metric *vg_registry_add(vg_registry *r, const char *name, vg_mtype type,
                            const char *help, size_t nlabels,

@@ -151,6 +151,12 @@ static void test_registry(void **st)
                                    (const char *[]){"code"}, NULL, 0, 2);
     assert_non_null(m);
     assert_null(vg_registry_add(r, "req_total", VG_MT_COUNTER, "h", 0, NULL, NULL, 0, 0));
+    /* the same declaration again (a reload) shares the family */
+    assert_ptr_equal(vg_registry_add(r, "req_total", VG_MT_COUNTER, "other help", 1,
+                                     (const char *[]){"code"}, NULL, 0, 2), m);
+    assert_null(vg_registry_add(r, "req_total", VG_MT_GAUGE, "h", 1, (const char *[]){"code"}, NULL, 0, 2));
+    assert_null(vg_registry_add(r, "req_total", VG_MT_COUNTER, "h", 1, (const char *[]){"verb"}, NULL, 0, 2));
+    assert_null(vg_registry_add(r, "req_total", VG_MT_COUNTER, "h", 1, (const char *[]){"code"}, NULL, 0, 3));
     vg_series *a = vg_metric_with(m, (const char *[]){"200"});
     vg_series *a2 = vg_metric_with(m, (const char *[]){"200"});
     assert_ptr_equal(a, a2);
@@ -162,6 +168,8 @@ static void test_registry(void **st)
     assert_null(vg_metric_with(m, (const char *[]){"500"})); /* cap 2 */
 
     vg_metric *h = vg_registry_add(r, "dur_seconds", VG_MT_HISTOGRAM, "h", 0, NULL, NULL, 0, 0);
+    assert_ptr_equal(vg_registry_add(r, "dur_seconds", VG_MT_HISTOGRAM, "h", 0, NULL, NULL, 0, 0), h);
+    assert_null(vg_registry_add(r, "dur_seconds", VG_MT_HISTOGRAM, "h", 0, NULL, (const double[]){1, 2}, 2, 0));
     vg_series *hs = vg_metric_series0(h);
     vg_series_observe(hs, 0.003);
     vg_series_observe(hs, 0.3);
