@@ -16,9 +16,15 @@
  *    a crash; collect() returns a negative errno only when the source as a
  *    whole is unusable (file missing, unreadable): the scrape goes on and the
  *    collector reports success 0.
- *  - collect() runs on the collection thread, one collector at a time; it
- *    must return before ctx->deadline_ms (monotonic), using worker threads
- *    with a timeout for calls that can block (statfs on a hung mount).
+ *  - collect() runs one collector at a time, on the event loop thread for
+ *    loop-safe collectors (until one that is not: the rest of that
+ *    collection runs on the collection thread); it must return before
+ *    ctx->deadline_ms (monotonic), using worker threads with a timeout for
+ *    calls that can block (statfs on a hung mount). On the loop
+ *    (ctx->loop_until_ms != 0) a collector that would wait for its workers
+ *    past loop_until_ms (already past on the first call: start them and go)
+ *    returns AGENT_COLLECT_MOVED instead, having added nothing yet; collect()
+ *    is called again later (on the loop or the collection thread) to finish.
  *  - Per-collector state lives in the void* that init() returns; no globals.
  */
 #ifndef AGENT_COLLECTOR_H
@@ -51,7 +57,11 @@ typedef struct agent_ctx {
     struct agent_kept *kept;     /* files kept open for agent_read_kept */
     size_t nkept;
     uint64_t collection;         /* bumped by the scraper before each collection */
+    uint64_t loop_until_ms;      /* on the loop thread: wait no longer than this; else 0 */
 } agent_ctx;
+
+/* collect() on the loop would have to wait: call it again on the thread. */
+#define AGENT_COLLECT_MOVED 1
 
 typedef struct agent_collector {
     const char *name;            /* "cpu", "meminfo", ... */
@@ -70,6 +80,13 @@ typedef struct agent_collector {
 /* The const table, in output order; defined in agent_collectors.c. */
 extern const agent_collector *const agent_collectors[];
 extern const size_t agent_ncollectors;
+
+/*
+ * Whether c may run on the event loop thread (which saves the hand-off to
+ * the collection thread): its collect() only reads procfs and sysfs, or
+ * waits for its workers no longer than ctx->loop_until_ms.
+ */
+bool agent_collector_loop_safe(const agent_collector *c);
 
 /*
  * Build "<root><rel>" into out (rel starts with '/'). Returns 0, or

@@ -2,9 +2,13 @@
  * agent_main.c - vigil-agent: node, pod and GPU metrics for one node.
  *
  * Collection model: on scrape, like node_exporter, so an idle agent costs
- * nothing. Collectors run on one collection thread so the event loop keeps
- * answering probes while a scrape is in progress; concurrent /metrics
- * requests join the collection in flight. The collection's deadline comes
+ * nothing. A collection starts on the event loop thread and runs there as
+ * long as the collectors cannot block (procfs and sysfs reads; statfs is
+ * waited for a few ms at most): most scrapes are answered without waking
+ * another thread. At the first collector that may block (pods, gpu, a slow
+ * statfs) the rest moves to the collection thread so the event loop keeps
+ * answering probes; concurrent /metrics requests join the collection in
+ * flight. The collection's deadline comes
  * from X-Prometheus-Scrape-Timeout-Seconds (less a 10% margin) or
  * --web.scrape-timeout; collectors that can block (statfs) honour it, and a
  * request whose deadline passes anyway is answered 503 rather than late.
@@ -43,7 +47,6 @@ typedef struct agent {
     pthread_cond_t cv;
     int want;                   /* a collection is requested */
     int quit;
-    uint64_t deadline_ms;
     uint64_t started_ms;        /* 0 when idle */
     const vg_config *pending_cfg; /* reload to apply before the next collection */
 
@@ -55,6 +58,7 @@ typedef struct agent {
     vg_series *timeouts;
 } agent;
 
+/* Finishes on the thread what agent_scraper_collect_loop left. */
 static void *collect_thread(void *ud)
 {
     agent *a = ud;
@@ -65,16 +69,10 @@ static void *collect_thread(void *ud)
         if (a->quit)
             break;
         a->want = 0;
-        uint64_t deadline = a->deadline_ms;
-        const vg_config *ncfg = a->pending_cfg;
-        a->pending_cfg = NULL;
         a->started_ms = vg_now_ms();
         pthread_mutex_unlock(&a->mu);
 
-        if (ncfg)
-            agent_scraper_set_config(a->sc, ncfg);
-        vg_scrape_reset(a->scrape);
-        agent_scraper_collect(a->sc, a->scrape, deadline);
+        agent_scraper_collect_rest(a->sc, a->scrape);
 
         pthread_mutex_lock(&a->mu);
         a->started_ms = 0;
@@ -84,14 +82,30 @@ static void *collect_thread(void *ud)
     return NULL;
 }
 
-static void start_collection(agent *a, uint64_t deadline_ms)
+/*
+ * Start a collection on the loop thread (none is running). Returns true
+ * when it completed here; false when it goes on on the collection thread
+ * (on_collected answers then).
+ */
+static bool start_collection(agent *a, uint64_t deadline_ms)
 {
     pthread_mutex_lock(&a->mu);
+    const vg_config *ncfg = a->pending_cfg;
+    a->pending_cfg = NULL;
+    pthread_mutex_unlock(&a->mu);
+    if (ncfg)
+        agent_scraper_set_config(a->sc, ncfg);
+    vg_scrape_reset(a->scrape);
+    if (agent_scraper_collect_loop(a->sc, a->scrape, deadline_ms) == 0) {
+        a->first_done = 1;
+        return true;
+    }
+    pthread_mutex_lock(&a->mu);
     a->want = 1;
-    a->deadline_ms = deadline_ms;
     pthread_cond_signal(&a->cv);
     pthread_mutex_unlock(&a->mu);
     a->running = 1;
+    return false;
 }
 
 static void on_collected(vg_loop *loop, void *ud)
@@ -107,15 +121,16 @@ static void on_collected(vg_loop *loop, void *ud)
     a->nwaiting = 0;
 }
 
+static const char timeout_msg[] = "collection did not finish within the scrape timeout\n";
+
 static void on_request_timeout(vg_loop *loop, uint64_t id, void *ud)
 {
     agent *a = ud;
     for (size_t i = 0; i < a->nwaiting; i++) {
         if (a->waiting[i].timer != id)
             continue;
-        static const char msg[] = "collection did not finish within the scrape timeout\n";
-        vg_http_req_respond(a->waiting[i].req, 503, "text/plain; charset=utf-8", NULL, msg,
-                            sizeof msg - 1, 0);
+        vg_http_req_respond(a->waiting[i].req, 503, "text/plain; charset=utf-8", NULL,
+                            timeout_msg, sizeof timeout_msg - 1, 0);
         vg_series_inc(a->timeouts);
         a->waiting[i] = a->waiting[--a->nwaiting];
         vg_log_warn(vg_app_log(a->app), "agent", "scrape answered 503: collection too slow");
@@ -149,13 +164,23 @@ static int metrics_handler(vg_http_req *req, void *ud)
     }
     uint64_t budget = request_budget_ms(a, req);
     uint64_t now = vg_now_ms();
+    if (!a->running && start_collection(a, now + budget)) {
+        /* collected right here; as late as the timer below would allow */
+        if (vg_now_ms() > now + budget + 200) {
+            vg_http_req_respond(req, 503, "text/plain; charset=utf-8", NULL, timeout_msg,
+                                sizeof timeout_msg - 1, 0);
+            vg_series_inc(a->timeouts);
+            vg_log_warn(vg_app_log(a->app), "agent", "scrape answered 503: collection too slow");
+            return VG_HTTP_DONE;
+        }
+        vg_app_respond_metrics(a->app, req, a->scrape, true);
+        return VG_HTTP_DONE;
+    }
     pending *p = &a->waiting[a->nwaiting];
     p->req = req;
     /* the collection gets the budget; the request a little slack to receive it */
     vg_loop_timer_add(vg_app_loop(a->app), budget + 200, false, on_request_timeout, a, &p->timer);
     a->nwaiting++;
-    if (!a->running)
-        start_collection(a, now + budget);
     return VG_HTTP_DEFERRED;
 }
 

@@ -22,18 +22,33 @@ static const vg_opt_def agent_fixed_opts[] = {
     {"once", VG_OPT_BOOL, "false", "Collect once, print the exposition on stdout and exit (for debugging and golden tests)", VG_OPT_F_CLI_ONLY},
 };
 
+/* How long a collector on the loop thread may wait for its workers (statfs
+ * of healthy mounts: microseconds) before the collection moves to the
+ * collection thread. */
+#define AGENT_LOOP_WAIT_MS 5u
+/* loop_until_ms for a first call on the loop: already past, so a collector
+ * with workers starts them and returns at once (finished after the others,
+ * by when the workers are usually done and nobody sleeps). */
+#define AGENT_LOOP_NO_WAIT 1u
+
 typedef struct slot {
     const agent_collector *c;
     void *state;
     int inited;      /* init() ran and succeeded (or there is none) */
     int enabled;
     int last_rc;     /* to log failures on change, not every scrape */
+    bool loop_safe;  /* agent_collector_loop_safe */
+    /* this collection: */
+    double secs;     /* time spent in collect() */
+    int rc;
+    bool pending;    /* collect() returned AGENT_COLLECT_MOVED: call it again */
 } slot;
 
 struct agent_scraper {
     agent_ctx ctx;
     slot *slots;
     size_t n;
+    size_t next;     /* the collection in progress goes on at this slot */
     char roots[4][1024];
 };
 
@@ -154,6 +169,7 @@ int agent_scraper_new(const vg_config *cfg, vg_log *log, vg_registry *reg,
     sc->n = agent_ncollectors;
     for (size_t i = 0; i < sc->n; i++) {
         sc->slots[i].c = agent_collectors[i];
+        sc->slots[i].loop_safe = agent_collector_loop_safe(agent_collectors[i]);
         sc->slots[i].enabled = is_enabled(cfg, agent_collectors[i]);
         init_slot(sc, &sc->slots[i]);
     }
@@ -191,27 +207,46 @@ void agent_scraper_free(agent_scraper *sc)
     free(sc);
 }
 
-int agent_scraper_collect(agent_scraper *sc, vg_scrape *s, uint64_t deadline_ms)
+/* Call slot sl's collect(); false when it moved (sl->pending). */
+static bool run_slot(agent_scraper *sc, slot *sl, vg_scrape *s)
+{
+    struct timespec t0, t1;
+    clock_gettime(CLOCK_MONOTONIC, &t0);
+    int rc = -ENODEV;
+    if (sl->inited)
+        rc = sl->c->collect(&sc->ctx, sl->state, s);
+    clock_gettime(CLOCK_MONOTONIC, &t1);
+    sl->secs += (double)(t1.tv_sec - t0.tv_sec) + (double)(t1.tv_nsec - t0.tv_nsec) / 1e9;
+    sl->pending = rc == AGENT_COLLECT_MOVED;
+    sl->rc = rc;
+    return !sl->pending;
+}
+
+static void begin(agent_scraper *sc, uint64_t deadline_ms)
+{
+    sc->ctx.deadline_ms = deadline_ms;
+    sc->ctx.collection++;
+    sc->next = 0;
+    for (size_t i = 0; i < sc->n; i++) {
+        sc->slots[i].secs = 0;
+        sc->slots[i].pending = false;
+    }
+}
+
+/* The per-collector series, in table order, once every collector ran. */
+static void finish(agent_scraper *sc, vg_scrape *s)
 {
     static const char *const lbl[1] = {"collector"};
     vg_family *dur = vg_scrape_family(s, "node_scrape_collector_duration_seconds", VG_MT_GAUGE,
                                       "node_exporter: Duration of a collector scrape.", 1, lbl);
     vg_family *ok = vg_scrape_family(s, "node_scrape_collector_success", VG_MT_GAUGE,
                                      "node_exporter: Whether a collector succeeded.", 1, lbl);
-    sc->ctx.deadline_ms = deadline_ms;
-    sc->ctx.collection++;
     for (size_t i = 0; i < sc->n; i++) {
         slot *sl = &sc->slots[i];
         if (!sl->enabled)
             continue;
-        struct timespec t0, t1;
-        clock_gettime(CLOCK_MONOTONIC, &t0);
-        int rc = -ENODEV;
-        if (sl->inited)
-            rc = sl->c->collect(&sc->ctx, sl->state, s);
-        clock_gettime(CLOCK_MONOTONIC, &t1);
-        double secs = (double)(t1.tv_sec - t0.tv_sec) + (double)(t1.tv_nsec - t0.tv_nsec) / 1e9;
-        vg_family_add(dur, secs, sl->c->name);
+        int rc = sl->rc;
+        vg_family_add(dur, sl->secs, sl->c->name);
         vg_family_add(ok, rc == 0 ? 1 : 0, sl->c->name);
         if (rc != sl->last_rc) {
             if (rc)
@@ -223,5 +258,53 @@ int agent_scraper_collect(agent_scraper *sc, vg_scrape *s, uint64_t deadline_ms)
             sl->last_rc = rc;
         }
     }
+}
+
+int agent_scraper_collect_loop(agent_scraper *sc, vg_scrape *s, uint64_t deadline_ms)
+{
+    int rc = 1;
+    begin(sc, deadline_ms);
+    for (; sc->next < sc->n; sc->next++) {
+        slot *sl = &sc->slots[sc->next];
+        if (!sl->enabled)
+            continue;
+        if (!sl->loop_safe)
+            goto out;
+        sc->ctx.loop_until_ms = AGENT_LOOP_NO_WAIT;
+        run_slot(sc, sl, s);
+    }
+    /* the collectors that started workers: wait for them a little */
+    for (size_t i = 0; i < sc->n; i++) {
+        if (!sc->slots[i].pending)
+            continue;
+        sc->ctx.loop_until_ms = vg_now_ms() + AGENT_LOOP_WAIT_MS;
+        if (!run_slot(sc, &sc->slots[i], s))
+            goto out;
+    }
+    finish(sc, s);
+    rc = 0;
+out:
+    sc->ctx.loop_until_ms = 0;
+    return rc;
+}
+
+int agent_scraper_collect_rest(agent_scraper *sc, vg_scrape *s)
+{
+    sc->ctx.loop_until_ms = 0;
+    for (size_t i = 0; i < sc->n; i++)
+        if (sc->slots[i].pending)
+            run_slot(sc, &sc->slots[i], s);
+    for (; sc->next < sc->n; sc->next++) {
+        slot *sl = &sc->slots[sc->next];
+        if (sl->enabled)
+            run_slot(sc, sl, s);
+    }
+    finish(sc, s);
     return 0;
+}
+
+int agent_scraper_collect(agent_scraper *sc, vg_scrape *s, uint64_t deadline_ms)
+{
+    begin(sc, deadline_ms);
+    return agent_scraper_collect_rest(sc, s);
 }

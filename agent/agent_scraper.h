@@ -8,7 +8,9 @@
  * node_scrape_collector_success{collector}. One failing collector never
  * fails the scrape.
  *
- * Not thread-safe: one collection at a time (the agent's collection thread).
+ * Not thread-safe: one collection at a time. A collection may start on the
+ * event loop thread (agent_scraper_collect_loop) and go on on the
+ * collection thread (agent_scraper_collect_rest).
  */
 #ifndef AGENT_SCRAPER_H
 #define AGENT_SCRAPER_H
@@ -45,6 +47,19 @@ void agent_scraper_set_config(agent_scraper *sc, const vg_config *cfg);
 
 /* Run every enabled collector into s (not reset here). Returns 0. */
 int agent_scraper_collect(agent_scraper *sc, vg_scrape *s, uint64_t deadline_ms);
+
+/*
+ * Start a collection on the event loop thread: run the collectors in table
+ * order while they are loop-safe (agent_collector_loop_safe); one that
+ * starts workers (filesystem) is finished after the others, waiting for
+ * them a few ms at most. 0: the collection is complete. 1: it stopped at a
+ * collector that may block or wait longer; finish it with
+ * agent_scraper_collect_rest on the collection thread (nothing else may use
+ * sc or s meanwhile). The output is the same either way.
+ */
+int agent_scraper_collect_loop(agent_scraper *sc, vg_scrape *s, uint64_t deadline_ms);
+/* Finish a collection agent_scraper_collect_loop left (1). Returns 0. */
+int agent_scraper_collect_rest(agent_scraper *sc, vg_scrape *s);
 
 /* Number of enabled collectors (for logging). */
 size_t agent_scraper_enabled(const agent_scraper *sc);

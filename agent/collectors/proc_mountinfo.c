@@ -446,8 +446,9 @@ static const vg_opt_def fs_opts[] = {
 
 /*
  * Collector state. Threads: only statfs_pool's workers (at most
- * stat-workers, see statfs_pool.c); everything here is touched by the
- * collection thread alone.
+ * stat-workers, see statfs_pool.c); everything here is touched by one
+ * collecting thread at a time (the loop, then the collection thread when a
+ * statfs run outlasted loop_until_ms).
  */
 typedef struct fs_state {
     field_filter mp_filter;
@@ -459,6 +460,7 @@ typedef struct fs_state {
     fs_mounts mounts;
     statfs_job *jobs;
     size_t jobs_cap;
+    bool in_flight;         /* a statfs run was left going on the loop thread */
 } fs_state;
 
 static const char *opt_str(const agent_ctx *ctx, const char *name)
@@ -581,9 +583,47 @@ static int fs_mountinfo(agent_ctx *ctx, fs_state *st)
     return rc;
 }
 
+/* Wait for the statfs run; on the loop no longer than ctx->loop_until_ms. */
+static int fs_statfs(agent_ctx *ctx, fs_state *st, size_t n)
+{
+    uint64_t tmo = fs_timeout_ms(ctx);
+    int rc = st->in_flight
+                 ? statfs_pool_resume(st->pool, tmo, ctx->deadline_ms, ctx->loop_until_ms)
+                 : statfs_pool_start(st->pool, st->jobs, n, tmo, ctx->deadline_ms,
+                                     ctx->loop_until_ms);
+    st->in_flight = rc == -EINPROGRESS;
+    return rc;
+}
+
+/* statfs every mount in st->mounts (their jobs set up) and emit them. */
+static int fs_finish(agent_ctx *ctx, fs_state *st, vg_scrape *s)
+{
+    fs_mounts *m = &st->mounts;
+    if (fs_statfs(ctx, st, m->n) == -EINPROGRESS)
+        return AGENT_COLLECT_MOVED;
+    for (size_t i = 0; i < m->n; i++) {
+        fs_mount *fm = &m->v[i];
+        fm->rc = st->jobs[i].rc;
+        if (fm->rc == 0) {
+            fs_mount_set_statfs(fm, &st->jobs[i].st);
+        } else if (fm->rc == -ETIMEDOUT) {
+            vg_log_warn(ctx->log, "filesystem",
+                        "statfs timed out; mount reported with device_error 1 until it answers",
+                        "mountpoint", m->pool + fm->mountpoint, "path", st->jobs[i].path);
+        } else {
+            vg_log_debug(ctx->log, "filesystem", "statfs failed", "mountpoint",
+                         m->pool + fm->mountpoint, "err", strerror(-fm->rc));
+        }
+    }
+    fs_mounts_emit(m, s);
+    return 0;
+}
+
 static int fs_collect(agent_ctx *ctx, void *state, vg_scrape *s)
 {
     fs_state *st = state;
+    if (st->in_flight)
+        return fs_finish(ctx, st, s); /* again, on the collection thread */
     /* A reload may change the patterns; a bad one keeps the previous filter. */
     if (field_filter_set(&st->mp_filter, opt_str(ctx, FS_OPT_MP)) ||
         field_filter_set(&st->type_filter, opt_str(ctx, FS_OPT_TYPES)))
@@ -608,23 +648,7 @@ static int fs_collect(agent_ctx *ctx, void *state, vg_scrape *s)
     }
     for (size_t i = 0; i < m->n; i++)
         st->jobs[i].path = m->pool + m->v[i].target;
-    statfs_pool_run(st->pool, st->jobs, m->n, fs_timeout_ms(ctx), ctx->deadline_ms);
-    for (size_t i = 0; i < m->n; i++) {
-        fs_mount *fm = &m->v[i];
-        fm->rc = st->jobs[i].rc;
-        if (fm->rc == 0) {
-            fs_mount_set_statfs(fm, &st->jobs[i].st);
-        } else if (fm->rc == -ETIMEDOUT) {
-            vg_log_warn(ctx->log, "filesystem",
-                        "statfs timed out; mount reported with device_error 1 until it answers",
-                        "mountpoint", m->pool + fm->mountpoint, "path", st->jobs[i].path);
-        } else {
-            vg_log_debug(ctx->log, "filesystem", "statfs failed", "mountpoint",
-                         m->pool + fm->mountpoint, "err", strerror(-fm->rc));
-        }
-    }
-    fs_mounts_emit(m, s);
-    return 0;
+    return fs_finish(ctx, st, s);
 }
 
 void proc_mountinfo_set_statfs_fn(void *state, statfs_pool_fn fn, void *ud)

@@ -246,19 +246,16 @@ static void abs_ms(uint64_t at_ms, struct timespec *ts)
     ts->tv_nsec = (long)(at_ms % 1000u) * 1000000L;
 }
 
-void statfs_pool_run(statfs_pool *p, statfs_job *jobs, size_t n, uint64_t timeout_ms,
-                     uint64_t deadline_ms)
+/*
+ * Wait for the published run (mu held) until every job is resolved, or
+ * until until_ms (0 = no such limit): -EINPROGRESS, the run stays published
+ * and the workers go on. On 0 the run is closed: no worker can still write
+ * into its jobs.
+ */
+static int run_wait(statfs_pool *p, uint64_t timeout_ms, uint64_t deadline_ms,
+                    uint64_t until_ms)
 {
-    if (n == 0)
-        return;
-    pthread_mutex_lock(&p->mu);
-    p->jobs = jobs;
-    p->njobs = n;
-    p->next = 0;
-    p->resolved = 0;
-    for (size_t i = 0; i < n; i++)
-        jobs[i].rc = -EINPROGRESS;
-    add_worker(p);
+    size_t n = p->njobs;
     while (p->resolved < n) {
         uint64_t now = vg_now_ms();
         /* A call that starts from now on ends no earlier than now + timeout. */
@@ -301,8 +298,12 @@ void statfs_pool_run(statfs_pool *p, statfs_job *jobs, size_t n, uint64_t timeou
         }
         if (p->resolved >= n)
             break;
+        if (until_ms && now >= until_ms)
+            return -EINPROGRESS;
         if (deadline_ms && deadline_ms < wake)
             wake = deadline_ms;
+        if (until_ms && until_ms < wake)
+            wake = until_ms;
         struct timespec ts;
         abs_ms(wake, &ts);
         pthread_cond_timedwait(&p->done_cv, &p->mu, &ts);
@@ -314,7 +315,40 @@ void statfs_pool_run(statfs_pool *p, statfs_job *jobs, size_t n, uint64_t timeou
     p->jobs = NULL;
     p->njobs = 0;
     p->next = 0;
+    return 0;
+}
+
+int statfs_pool_start(statfs_pool *p, statfs_job *jobs, size_t n, uint64_t timeout_ms,
+                      uint64_t deadline_ms, uint64_t until_ms)
+{
+    if (n == 0)
+        return 0;
+    pthread_mutex_lock(&p->mu);
+    p->jobs = jobs;
+    p->njobs = n;
+    p->next = 0;
+    p->resolved = 0;
+    for (size_t i = 0; i < n; i++)
+        jobs[i].rc = -EINPROGRESS;
+    add_worker(p);
+    int rc = run_wait(p, timeout_ms, deadline_ms, until_ms);
     pthread_mutex_unlock(&p->mu);
+    return rc;
+}
+
+int statfs_pool_resume(statfs_pool *p, uint64_t timeout_ms, uint64_t deadline_ms,
+                       uint64_t until_ms)
+{
+    pthread_mutex_lock(&p->mu);
+    int rc = p->jobs ? run_wait(p, timeout_ms, deadline_ms, until_ms) : 0;
+    pthread_mutex_unlock(&p->mu);
+    return rc;
+}
+
+void statfs_pool_run(statfs_pool *p, statfs_job *jobs, size_t n, uint64_t timeout_ms,
+                     uint64_t deadline_ms)
+{
+    statfs_pool_start(p, jobs, n, timeout_ms, deadline_ms, 0);
 }
 
 void statfs_pool_stats_get(statfs_pool *p, statfs_pool_stats *out)
@@ -336,6 +370,13 @@ void statfs_pool_free(statfs_pool *p)
     bool join[POOL_MAX_WORKERS];
     pthread_mutex_lock(&p->mu);
     p->shutdown = true;
+    /* A run left in flight (statfs_pool_start gave -EINPROGRESS and no
+     * resume came): its jobs array goes away with the caller. */
+    for (unsigned i = 0; i < p->nworkers; i++)
+        if (p->w[i].state == W_BUSY)
+            p->w[i].state = W_STUCK;
+    p->jobs = NULL;
+    p->njobs = 0;
     for (unsigned i = 0; i < p->nworkers; i++)
         join[i] = p->w[i].state == W_IDLE;
     pthread_cond_broadcast(&p->work_cv);

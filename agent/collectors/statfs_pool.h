@@ -12,7 +12,8 @@
  * count given at creation.
  *
  * Thread model: see struct statfs_pool in statfs_pool.c. One owner thread
- * (the collection thread) calls statfs_pool_run; workers only run the
+ * (the collection thread, or the loop for statfs_pool_start) calls
+ * statfs_pool_run / _start / _resume; workers only run the
  * statfs function and hand back the result under the pool mutex.
  */
 #ifndef STATFS_POOL_H
@@ -61,6 +62,20 @@ void statfs_pool_set_fn(statfs_pool *p, statfs_pool_fn fn, void *ud);
  */
 void statfs_pool_run(statfs_pool *p, statfs_job *jobs, size_t n, uint64_t timeout_ms,
                      uint64_t deadline_ms);
+
+/*
+ * statfs_pool_run in two steps, for an owner that must not wait long (the
+ * event loop thread): as statfs_pool_run, but when until_ms (monotonic,
+ * 0 = none) passes with calls unresolved, return -EINPROGRESS and leave
+ * the run going; then statfs_pool_resume (from any one thread) waits on,
+ * with the same timeout rules, and jobs must stay valid until one of them
+ * returns 0. Per-call timeouts still count from when each call started.
+ */
+int statfs_pool_start(statfs_pool *p, statfs_job *jobs, size_t n, uint64_t timeout_ms,
+                      uint64_t deadline_ms, uint64_t until_ms);
+/* 0 at once when no run is in flight. */
+int statfs_pool_resume(statfs_pool *p, uint64_t timeout_ms, uint64_t deadline_ms,
+                       uint64_t until_ms);
 
 typedef struct statfs_pool_stats {
     unsigned workers;     /* the cap */

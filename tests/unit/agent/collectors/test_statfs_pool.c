@@ -293,6 +293,72 @@ static void test_many_jobs_bounded_threads(void **st)
     statfs_pool_free(p);
 }
 
+/* The loop's two steps: start returns at until_ms with the hung call still
+ * running; resume then waits on and applies the per-call timeout from when
+ * the call began. */
+static void test_start_yields_then_resume_finishes(void **st)
+{
+    statfs_pool *p;
+    assert_int_equal(statfs_pool_new(2, &p), 0);
+    statfs_pool_set_fn(p, fake_statfs, &B);
+    blocker_reset();
+    const char *paths[] = {"/a", "hang1", "/bb"};
+    statfs_job j[3];
+    set_jobs(j, paths, 3);
+    uint64_t t0 = vg_now_ms();
+    assert_int_equal(statfs_pool_start(p, j, 3, 150, 0, t0 + 20), -EINPROGRESS);
+    assert_true(vg_now_ms() - t0 < 100);
+    assert_int_equal(j[1].rc, -EINPROGRESS);
+    assert_int_equal(statfs_pool_resume(p, 150, 0, 0), 0);
+    assert_true(vg_now_ms() - t0 >= 140);
+    assert_int_equal(j[0].rc, 0);
+    assert_int_equal(j[1].rc, -ETIMEDOUT);
+    assert_int_equal(j[2].rc, 0);
+    assert_int_equal(j[2].st.f_blocks, 3);
+    /* nothing in flight any more */
+    assert_int_equal(statfs_pool_resume(p, 150, 0, 0), 0);
+    /* healthy paths only: a start with until already past still finishes
+     * on resume, without waiting for the timeout */
+    const char *ok[] = {"/a", "/bb"};
+    set_jobs(j, ok, 2);
+    int rc = statfs_pool_start(p, j, 2, 5000, 0, 1);
+    assert_true(rc == 0 || rc == -EINPROGRESS);
+    t0 = vg_now_ms();
+    assert_int_equal(statfs_pool_resume(p, 5000, 0, t0 + 2000), 0);
+    assert_true(vg_now_ms() - t0 < 1000);
+    assert_int_equal(j[0].rc, 0);
+    assert_int_equal(j[1].rc, 0);
+    blocker_release();
+    wait_unstuck(p);
+    statfs_pool_free(p);
+}
+
+/* A run left in flight (no resume) is abandoned by free: the worker that
+ * comes back later must not write into the caller's (freed) jobs. */
+static void test_free_with_run_in_flight(void **st)
+{
+    statfs_pool *p;
+    assert_int_equal(statfs_pool_new(1, &p), 0);
+    statfs_pool_set_fn(p, fake_statfs, &B);
+    blocker_reset();
+    const char *paths[] = {"hang2"};
+    statfs_job *j = test_malloc(sizeof *j);
+    set_jobs(j, paths, 1);
+    assert_int_equal(statfs_pool_start(p, j, 1, 10000, 0, vg_now_ms() + 20), -EINPROGRESS);
+    statfs_pool_free(p);
+    test_free(j);
+    blocker_release();
+    for (int i = 0; i < 200; i++) {
+        pthread_mutex_lock(&B.mu);
+        int inside = B.inside;
+        pthread_mutex_unlock(&B.mu);
+        if (!inside)
+            break;
+        usleep(5000);
+    }
+    usleep(50000);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -303,6 +369,8 @@ int main(void)
         cmocka_unit_test(test_deadline_caps_timeout),
         cmocka_unit_test(test_free_with_stuck_worker),
         cmocka_unit_test(test_many_jobs_bounded_threads),
+        cmocka_unit_test(test_start_yields_then_resume_finishes),
+        cmocka_unit_test(test_free_with_run_in_flight),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
