@@ -12,6 +12,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -112,11 +113,21 @@ static bool gone_errno(int e)
     return e == ENOENT || e == ENODEV || e == ESTALE;
 }
 
+/* rel/name into out ("." names the directory itself): per file, so no printf. */
 static int join(char *out, size_t outlen, const char *rel, const char *name)
 {
-    int n = (rel[0] == '.' && rel[1] == '\0') ? snprintf(out, outlen, "%s", name)
-                                               : snprintf(out, outlen, "%s/%s", rel, name);
-    return n < 0 || (size_t)n >= outlen ? -ENAMETOOLONG : 0;
+    size_t nl = strlen(name), rl = 0;
+    if (!(rel[0] == '.' && rel[1] == '\0')) {
+        rl = strlen(rel);
+        if (rl + 1 + nl >= outlen)
+            return -ENAMETOOLONG;
+        memcpy(out, rel, rl);
+        out[rl++] = '/';
+    } else if (nl >= outlen) {
+        return -ENAMETOOLONG;
+    }
+    memcpy(out + rl, name, nl + 1);
+    return 0;
 }
 
 /*
@@ -154,7 +165,7 @@ static long read_fd(int fd, bool cached, cgroup_readbuf *b)
 static int file_open(cgroup_reader *r, cgroup_files *f, size_t i, int dirfd, const char *rel,
                      const char *name, bool *cached)
 {
-    if (f->fd[i] >= 0) {
+    if (f->fd && f->fd[i] >= 0) {
         *cached = true;
         return f->fd[i];
     }
@@ -166,7 +177,12 @@ static int file_open(cgroup_reader *r, cgroup_files *f, size_t i, int dirfd, con
     if (fd < 0)
         return -errno;
     *cached = false;
-    if (r->fd_budget > 0) {
+    if (r->fd_budget > 0 && !f->fd) {
+        f->fd = malloc(CGROUP_STATS_NFILES * sizeof *f->fd);
+        for (size_t k = 0; f->fd && k < CGROUP_STATS_NFILES; k++)
+            f->fd[k] = -1;
+    }
+    if (r->fd_budget > 0 && f->fd) { /* else (no memory) read it once like the rest */
         r->fd_budget--;
         f->fd[i] = fd;
         *cached = true;
@@ -191,20 +207,22 @@ static void file_done(cgroup_reader *r, cgroup_files *f, size_t i, int fd, bool 
 void cgroup_files_init(cgroup_files *f)
 {
     f->absent = 0;
-    for (size_t i = 0; i < CGROUP_STATS_NFILES; i++)
-        f->fd[i] = -1;
+    f->fd = NULL;
 }
 
 void cgroup_files_release(cgroup_files *f, size_t *budget)
 {
+    if (!f->fd)
+        return;
     for (size_t i = 0; i < CGROUP_STATS_NFILES; i++) {
         if (f->fd[i] >= 0) {
             close(f->fd[i]);
-            f->fd[i] = -1;
             if (budget)
                 (*budget)++;
         }
     }
+    free(f->fd);
+    f->fd = NULL;
 }
 
 /*

@@ -114,15 +114,17 @@ typedef struct cgroup_readbuf {
  *    openat+read+close each scrape: about 4x cheaper per file, at a cost of
  *    one descriptor and, on cgroupfs, ~4.5 KiB of kernel memory (the
  *    seq_file buffer) per kept file. Only as many as the reader's budget
- *    allows are kept.
+ *    allows are kept. The array (CGROUP_STATS_NFILES entries, -1 when not
+ *    kept) is allocated with the cgroup's first kept file: without a
+ *    budget (the default) a cgroup costs 16 bytes here, not 68.
  */
 typedef struct cgroup_files {
     uint32_t absent;
-    int fd[CGROUP_STATS_NFILES];
+    int *fd;
 } cgroup_files;
 
 void cgroup_files_init(cgroup_files *f);
-/* Close the kept files, giving their descriptors back to *budget. */
+/* Close the kept files, giving their descriptors back to *budget; f stays usable. */
 void cgroup_files_release(cgroup_files *f, size_t *budget);
 
 /* The reader: caller's storage, shared by every cgroup of a scrape. */
