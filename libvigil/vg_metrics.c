@@ -123,6 +123,8 @@ typedef struct sample {
 
 struct vg_family {
     vg_scrape *s;
+    uint64_t hash;               /* hash_str of the name */
+    size_t name_len;
     const char *name;
     const char *help;
     vg_mtype type;
@@ -200,18 +202,13 @@ struct vg_scrape {
     size_t sorted_cap;
     size_t sorted_n;
     int sorted_valid;
+    /* The last sort, as family table slots in name order, kept across
+     * resets: a scrape declaring the same families in the same order puts
+     * them in the same slots, and then needs a check, not a sort. */
+    uint32_t *order;
+    size_t order_n;           /* 0: none (reset when the table is rebuilt) */
     vg_scrape_stats stats;
 };
-
-static uint64_t hash_bytes(uint64_t h, const char *s)
-{
-    /* FNV-1a, 64-bit: family names only (short, hashed once per lookup) */
-    for (; *s; s++) {
-        h ^= (unsigned char)*s;
-        h *= 1099511628211ull;
-    }
-    return h;
-}
 
 #define HASH_SEED 1469598103934665603ull
 #define HASH_MUL 0x9e3779b97f4a7c15ull
@@ -272,6 +269,7 @@ void vg_scrape_free(vg_scrape *s)
     free(s->strs);
     free(s->tuples);
     free(s->sorted);
+    free(s->order);
     free(s);
 }
 
@@ -289,6 +287,7 @@ void vg_scrape_reset(vg_scrape *s)
         if (s->tuples_cap)
             memset(s->tuples, 0, s->tuples_cap * sizeof *s->tuples);
         s->gen = 1;
+        s->order_n = 0;
     }
     s->nfams = 0;
     s->nseries = 0;
@@ -302,32 +301,40 @@ void vg_scrape_reset(vg_scrape *s)
 
 void vg_scrape_stats_get(const vg_scrape *s, vg_scrape_stats *out) { *out = s->stats; }
 
+/* Name characters: NAME_FIRST/NAME_NEXT for metric names, LABEL_FIRST/
+ * LABEL_NEXT for label names (ASCII; bytes >= 128 are never valid). */
+enum { NAME_FIRST = 1, NAME_NEXT = 2, LABEL_FIRST = 4, LABEL_NEXT = 8 };
+static const unsigned char name_chars[128] = {
+    0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
+    0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
+    0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
+    10, 10, 10, 10, 10, 10, 10, 10, 10, 10, 3, 0, 0, 0, 0, 0,
+    0, 15, 15, 15, 15, 15, 15, 15, 15, 15, 15, 15, 15, 15, 15, 15,
+    15, 15, 15, 15, 15, 15, 15, 15, 15, 15, 15, 0, 0, 0, 0, 15,
+    0, 15, 15, 15, 15, 15, 15, 15, 15, 15, 15, 15, 15, 15, 15, 15,
+    15, 15, 15, 15, 15, 15, 15, 15, 15, 15, 15, 0, 0, 0, 0, 0,
+};
+
+/* Length of name when it matches the class bits (first, next), else 0. */
+static size_t name_check(const char *name, unsigned first, unsigned next)
+{
+    const unsigned char *p = (const unsigned char *)name;
+    if (!p || *p >= 128 || !(name_chars[*p] & first))
+        return 0;
+    for (p++; *p; p++)
+        if (*p >= 128 || !(name_chars[*p] & next))
+            return 0;
+    return (size_t)(p - (const unsigned char *)name);
+}
+
 bool vg_metric_name_valid(const char *name)
 {
-    if (!name || !*name)
-        return false;
-    for (const char *p = name; *p; p++) {
-        char c = *p;
-        bool ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || c == '_' || c == ':' ||
-                  (p != name && c >= '0' && c <= '9');
-        if (!ok)
-            return false;
-    }
-    return true;
+    return name_check(name, NAME_FIRST, NAME_NEXT) != 0;
 }
 
 bool vg_label_name_valid(const char *name)
 {
-    if (!name || !*name || (name[0] == '_' && name[1] == '_'))
-        return false;
-    for (const char *p = name; *p; p++) {
-        char c = *p;
-        bool ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || c == '_' ||
-                  (p != name && c >= '0' && c <= '9');
-        if (!ok)
-            return false;
-    }
-    return true;
+    return name_check(name, LABEL_FIRST, LABEL_NEXT) != 0 && !(name[0] == '_' && name[1] == '_');
 }
 
 static int fam_table_grow(vg_scrape *s)
@@ -344,7 +351,7 @@ static int fam_table_grow(vg_scrape *s)
         if (s->fam_gen[i] != s->gen)
             continue;
         vg_family *f = s->fams[i];
-        size_t j = hash_bytes(HASH_SEED, f->name) & (ncap - 1);
+        size_t j = f->hash & (ncap - 1);
         while (ng[j] == s->gen)
             j = (j + 1) & (ncap - 1);
         nf[j] = f;
@@ -355,16 +362,20 @@ static int fam_table_grow(vg_scrape *s)
     s->fams = nf;
     s->fam_gen = ng;
     s->fam_cap = ncap;
+    s->order_n = 0;
     return 0;
 }
 
-static vg_family *fam_lookup(const vg_scrape *s, const char *name, size_t *slot)
+/* The family named name (len bytes, hash h), or NULL and *slot its free slot. */
+static vg_family *fam_lookup(const vg_scrape *s, const char *name, size_t len, uint64_t h,
+                             size_t *slot)
 {
     if (!s->fam_cap)
         return NULL;
-    size_t j = hash_bytes(HASH_SEED, name) & (s->fam_cap - 1);
+    size_t j = h & (s->fam_cap - 1);
     while (s->fam_gen[j] == s->gen) {
-        if (strcmp(s->fams[j]->name, name) == 0)
+        const vg_family *f = s->fams[j];
+        if (f->hash == h && f->name_len == len && memcmp(f->name, name, len) == 0)
             return s->fams[j];
         j = (j + 1) & (s->fam_cap - 1);
     }
@@ -373,14 +384,25 @@ static vg_family *fam_lookup(const vg_scrape *s, const char *name, size_t *slot)
     return NULL;
 }
 
+static char *arena_memdup(arena *a, const char *p, size_t n)
+{
+    char *d = arena_alloc(a, n + 1);
+    if (d) {
+        memcpy(d, p, n);
+        d[n] = '\0';
+    }
+    return d;
+}
+
 vg_family *vg_scrape_family(vg_scrape *s, const char *name, vg_mtype type,
                             const char *help, size_t nlabels,
                             const char *const *label_names)
 {
     if (!s)
         return NULL;
-    if (!vg_metric_name_valid(name) || nlabels > VG_MAX_LABELS ||
-        (nlabels && !label_names) || (unsigned)type > VG_MT_UNTYPED) {
+    size_t len = name_check(name, NAME_FIRST, NAME_NEXT);
+    if (!len || nlabels > VG_MAX_LABELS || (nlabels && !label_names) ||
+        (unsigned)type > VG_MT_UNTYPED) {
         s->stats.invalid++;
         return NULL;
     }
@@ -397,7 +419,9 @@ vg_family *vg_scrape_family(vg_scrape *s, const char *name, vg_mtype type,
             }
         }
     }
-    vg_family *f = fam_lookup(s, name, NULL);
+    uint64_t h = hash_str(name, len);
+    size_t slot = 0;
+    vg_family *f = fam_lookup(s, name, len, h, &slot);
     if (f) {
         bool same = f->type == type && f->nlabels == nlabels;
         for (size_t i = 0; same && i < nlabels; i++)
@@ -408,19 +432,22 @@ vg_family *vg_scrape_family(vg_scrape *s, const char *name, vg_mtype type,
         }
         return f;
     }
-    if ((s->nfams + 1) * 2 > s->fam_cap && fam_table_grow(s))
-        goto nomem;
-    size_t slot = 0;
-    fam_lookup(s, name, &slot);
+    if ((s->nfams + 1) * 2 > s->fam_cap) {
+        if (fam_table_grow(s))
+            goto nomem;
+        fam_lookup(s, name, len, h, &slot);
+    }
 
     f = arena_alloc(&s->ar, sizeof *f);
     if (!f)
         goto nomem;
     memset(f, 0, sizeof *f);
     f->s = s;
+    f->hash = h;
+    f->name_len = len;
     f->type = type;
     f->nlabels = nlabels;
-    f->name = arena_strdup(&s->ar, name);
+    f->name = arena_memdup(&s->ar, name, len);
     f->help = arena_strdup(&s->ar, help ? help : "");
     if (nlabels) {
         f->label_names = arena_alloc(&s->ar, nlabels * sizeof(char *));
@@ -788,6 +815,40 @@ static int fam_cmp(const void *a, const void *b)
     return strcmp(fa->name, fb->name);
 }
 
+/* Fill s->sorted from the kept order when it still holds: the same number
+ * of families, each kept slot in use, names strictly ascending. */
+static bool sorted_from_order(vg_scrape *s)
+{
+    if (!s->order_n || s->order_n != s->nfams)
+        return false;
+    for (size_t k = 0; k < s->order_n; k++) {
+        uint32_t j = s->order[k];
+        if (s->fam_gen[j] != s->gen)
+            return false;
+        s->sorted[k] = s->fams[j];
+        if (k && strcmp(s->sorted[k - 1]->name, s->sorted[k]->name) >= 0)
+            return false;
+    }
+    return true;
+}
+
+/* Keep the sort just made as table slots (a failed allocation keeps none). */
+static void order_keep(vg_scrape *s, size_t k)
+{
+    s->order_n = 0;
+    uint32_t *o = realloc(s->order, (k ? k : 1) * sizeof *o);
+    if (!o)
+        return;
+    s->order = o;
+    for (size_t i = 0; i < k; i++) {
+        size_t j = s->sorted[i]->hash & (s->fam_cap - 1);
+        while (s->fams[j] != s->sorted[i] || s->fam_gen[j] != s->gen)
+            j = (j + 1) & (s->fam_cap - 1);
+        o[i] = (uint32_t)j;
+    }
+    s->order_n = k;
+}
+
 const vg_family *const *vg_scrape_families_sorted(vg_scrape *s)
 {
     if (s->sorted_valid)
@@ -800,20 +861,24 @@ const vg_family *const *vg_scrape_families_sorted(vg_scrape *s)
         s->sorted = n;
         s->sorted_cap = ncap;
     }
-    size_t k = 0;
-    for (size_t i = 0; i < s->fam_cap; i++)
-        if (s->fam_gen[i] == s->gen)
-            s->sorted[k++] = s->fams[i];
-    if (k)
-        qsort(s->sorted, k, sizeof *s->sorted, fam_cmp);
-    s->sorted_n = k;
+    if (!sorted_from_order(s)) {
+        size_t k = 0;
+        for (size_t i = 0; i < s->fam_cap; i++)
+            if (s->fam_gen[i] == s->gen)
+                s->sorted[k++] = s->fams[i];
+        if (k)
+            qsort(s->sorted, k, sizeof *s->sorted, fam_cmp);
+        order_keep(s, k);
+    }
+    s->sorted_n = s->nfams;
     s->sorted_valid = 1;
     return (const vg_family *const *)s->sorted;
 }
 
 const vg_family *vg_scrape_find(const vg_scrape *s, const char *name)
 {
-    return fam_lookup(s, name, NULL);
+    size_t len = name ? strlen(name) : 0;
+    return len ? fam_lookup(s, name, len, hash_str(name, len), NULL) : NULL;
 }
 
 const char *vg_family_name(const vg_family *f) { return f->name; }

@@ -258,29 +258,55 @@ static int encode_family(enc *e, const vg_family *f, bool om)
 {
     vg_buf *b = e->b;
     const char *name = vg_family_name(f);
+    size_t name_len = strlen(name);
     vg_mtype t = vg_family_type(f);
-    char meta[256];
+    size_t meta_len = name_len;          /* HELP/TYPE name: a prefix of name */
     const char *sample_suffix = NULL;
-    snprintf(meta, sizeof meta, "%s", name);
     if (om && t == VG_MT_COUNTER) {
         if (ends_with(name, "_total"))
-            meta[strlen(meta) - 6] = '\0';
+            meta_len -= 6;
         else
             sample_suffix = "_total";
     }
+    /* Both comment lines with one reservation; a help text needing no
+     * escape (all of them, in practice) is copied whole. */
     const char *help = vg_family_help(f);
-    if (*help) {
-        if (vg_buf_puts(b, "# HELP ") || vg_buf_puts(b, meta) || vg_buf_putc(b, ' ') ||
-            put_escaped(b, help, om) || vg_buf_putc(b, '\n'))
-            return -1;
-    }
-    if (vg_buf_puts(b, "# TYPE ") || vg_buf_puts(b, meta) || vg_buf_putc(b, ' ') ||
-        vg_buf_puts(b, type_name(t, om)) || vg_buf_putc(b, '\n'))
+    size_t help_len = strlen(help);
+    const char *tn = type_name(t, om);
+    size_t tn_len = strlen(tn);
+    bool help_plain = help[strcspn(help, om ? "\\\n\"" : "\\\n")] == '\0';
+    if (vg_buf_reserve(b, 2 * meta_len + help_len + tn_len + 20))
         return -1;
+    char *p = b->data + b->len;
+    if (help_len) {
+        memcpy(p, "# HELP ", 7);
+        memcpy(p + 7, name, meta_len);
+        p += 7 + meta_len;
+        *p++ = ' ';
+        if (help_plain) {
+            memcpy(p, help, help_len);
+            p += help_len;
+        } else {
+            b->len = (size_t)(p - b->data);
+            if (put_escaped(b, help, om) || vg_buf_reserve(b, meta_len + tn_len + 12))
+                return -1;
+            p = b->data + b->len;
+        }
+        *p++ = '\n';
+    }
+    memcpy(p, "# TYPE ", 7);
+    memcpy(p + 7, name, meta_len);
+    p += 7 + meta_len;
+    *p++ = ' ';
+    memcpy(p, tn, tn_len);
+    p += tn_len;
+    *p++ = '\n';
+    *p = '\0';
+    b->len = (size_t)(p - b->data);
 
     line_fmt lf;
     lf.name = name;
-    lf.name_len = strlen(name);
+    lf.name_len = name_len;
     lf.n = vg_family_nlabels(f);
     for (size_t i = 0; i < lf.n; i++) {
         lf.lnames[i] = vg_family_label_name(f, i);

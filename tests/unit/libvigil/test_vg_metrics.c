@@ -79,7 +79,18 @@ static void test_invalid_names(void **st)
     assert_null(vg_scrape_family(s, "ok2", VG_MT_GAUGE, "", 2, (const char *[]){"a", "a"}));
     assert_null(vg_scrape_family(s, "h", VG_MT_HISTOGRAM, "", 1, (const char *[]){"le"}));
     assert_true(vg_metric_name_valid("node:rule_x"));
+    assert_true(vg_metric_name_valid(":a_1"));
+    assert_true(vg_metric_name_valid("_"));
+    assert_false(vg_metric_name_valid(""));
+    assert_false(vg_metric_name_valid(NULL));
+    assert_false(vg_metric_name_valid("a b"));
+    assert_false(vg_metric_name_valid("caf\xc3\xa9"));
     assert_false(vg_label_name_valid("a:b"));
+    assert_false(vg_label_name_valid("1a"));
+    assert_false(vg_label_name_valid("__x"));
+    assert_true(vg_label_name_valid("_x9"));
+    assert_true(vg_label_name_valid("_"));
+    assert_false(vg_label_name_valid("\xff"));
     vg_scrape_free(s);
 }
 
@@ -115,6 +126,70 @@ static void test_sorted(void **st)
     assert_string_equal(vg_family_name(fs[1]), "b");
     assert_string_equal(vg_family_name(fs[2]), "m");
     assert_string_equal(vg_family_name(fs[3]), "z");
+    vg_scrape_free(s);
+}
+
+/* The sort order kept from the last scrape (vg_scrape_families_sorted)
+ * must never show through when the family set or its declaration order
+ * changed: 150 names in a 512-slot table collide, so a new order moves
+ * names between slots; rounds also drop, add and rename families, and
+ * repeat a round unchanged (the kept order is used as is). */
+static void test_sorted_kept_across_resets(void **st)
+{
+    enum { N = 150 };
+    static char names[N + 1][24];
+    for (int i = 0; i <= N; i++)
+        snprintf(names[i], sizeof names[i], "fam_%c%03d", 'a' + (i * 7) % 26, i);
+    vg_scrape *s;
+    vg_scrape_new(&s);
+    unsigned seed = 12345;
+    int idx[N + 1];
+    for (int round = 0; round < 40; round++) {
+        int n = N;
+        for (int i = 0; i < N; i++)
+            idx[i] = i;
+        if (round % 4 == 1) {
+            /* same as the round before: nothing to shuffle */
+        } else {
+            for (int i = N - 1; i > 0; i--) {
+                seed = seed * 1103515245u + 12345u;
+                int j = (int)((seed >> 8) % (unsigned)(i + 1));
+                int t = idx[i];
+                idx[i] = idx[j];
+                idx[j] = t;
+            }
+        }
+        if (round % 5 == 2)
+            n = N - 3;                 /* fewer families */
+        if (round % 7 == 3)
+            idx[seed % N] = N;         /* a renamed one, same count */
+        vg_scrape_reset(s);
+        for (int i = 0; i < n; i++)
+            assert_int_equal(vg_scrape_add1(s, names[idx[i]], VG_MT_GAUGE, "", i), 0);
+        const vg_family *const *fs = vg_scrape_families_sorted(s);
+        assert_non_null(fs);
+        assert_int_equal(vg_scrape_family_count(s), n);
+        for (int i = 1; i < n; i++)
+            assert_true(strcmp(vg_family_name(fs[i - 1]), vg_family_name(fs[i])) < 0);
+        for (int i = 0; i < n; i++)
+            assert_ptr_equal(vg_scrape_find(s, names[idx[i]]), vg_scrape_find(s, names[idx[i]]));
+        /* every declared family is in the list exactly once */
+        for (int i = 0; i < n; i++) {
+            const vg_family *f = vg_scrape_find(s, names[idx[i]]);
+            assert_non_null(f);
+            int seen = 0;
+            for (int k = 0; k < n; k++)
+                seen += fs[k] == f;
+            assert_int_equal(seen, 1);
+        }
+        /* a family added after sorting invalidates the list */
+        if (round % 6 == 5) {
+            vg_scrape_add1(s, "aaa_first", VG_MT_GAUGE, "", 1);
+            fs = vg_scrape_families_sorted(s);
+            assert_string_equal(vg_family_name(fs[0]), "aaa_first");
+            assert_int_equal(vg_scrape_family_count(s), n + 1);
+        }
+    }
     vg_scrape_free(s);
 }
 
@@ -257,6 +332,7 @@ int main(void)
         cmocka_unit_test(test_invalid_names),
         cmocka_unit_test(test_reset_reuses),
         cmocka_unit_test(test_sorted),
+        cmocka_unit_test(test_sorted_kept_across_resets),
         cmocka_unit_test(test_histogram_validation),
         cmocka_unit_test(test_registry),
         cmocka_unit_test(test_shared_tuple_and_interning),
