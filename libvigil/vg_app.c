@@ -166,6 +166,7 @@ int vg_app_new(const vg_app_spec *spec, int argc, char *const *argv, vg_app **ou
     app->argc = argc;
     app->argv = argv;
     app->sigfd = -1;
+    app->procself.stat_fd = app->procself.fddir_fd = -1;
     app->tables[0] = shared_opts;
     app->ntables[0] = sizeof shared_opts / sizeof shared_opts[0];
     app->count = 1;
@@ -482,6 +483,7 @@ void vg_app_free(vg_app *app)
     if (app->loop)
         vg_loop_free(app->loop);
     vg_registry_free(app->reg);
+    vg_procself_release(&app->procself);
     vg_config_free(app->cfg);
     while (app->old_cfgs) {
         retired *n = app->old_cfgs->next;

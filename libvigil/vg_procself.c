@@ -4,6 +4,7 @@
  */
 #include <dirent.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -38,12 +39,13 @@ static int count_fds(vg_procself *ps)
     if (ps->fd_count_mode == 0) {
         /* only a real procfs counts in st_size (not a fixture directory) */
         struct statfs sf;
-        ps->fd_count_mode = statfs(path, &sf) == 0 && sf.f_type == PROC_SUPER_MAGIC &&
-                                    stat(path, &st) == 0 && st.st_size > 0
+        ps->fd_count_mode = ps->fddir_fd >= 0 && fstatfs(ps->fddir_fd, &sf) == 0 &&
+                                    sf.f_type == PROC_SUPER_MAGIC &&
+                                    fstat(ps->fddir_fd, &st) == 0 && st.st_size > 0
                                 ? 1
                                 : 2;
     }
-    if (ps->fd_count_mode == 1 && stat(path, &st) == 0 && st.st_size > 0)
+    if (ps->fd_count_mode == 1 && fstat(ps->fddir_fd, &st) == 0 && st.st_size > 0)
         return (int)st.st_size;
     DIR *d = opendir(path);
     if (!d)
@@ -55,6 +57,28 @@ static int count_fds(vg_procself *ps)
             n++;
     closedir(d);
     return n - 1; /* the directory stream's own fd */
+}
+
+/* <procfs>/self/stat into buf (NUL-terminated): the kept descriptor, else
+ * by path. Returns the length or -errno. */
+static ssize_t read_self_stat(const vg_procself *ps, char *buf, size_t cap)
+{
+    ssize_t n;
+    if (ps->stat_fd >= 0) {
+        n = pread(ps->stat_fd, buf, cap - 1, 0);
+    } else {
+        char path[300];
+        snprintf(path, sizeof path, "%s/self/stat", ps->procfs);
+        int fd = open(path, O_RDONLY | O_CLOEXEC);
+        if (fd < 0)
+            return -errno;
+        n = read(fd, buf, cap - 1);
+        close(fd);
+    }
+    if (n < 0)
+        return -errno;
+    buf[n] = '\0';
+    return n;
 }
 
 /* boot time from /proc/stat btime, for start time */
@@ -85,7 +109,6 @@ static void collect(vg_scrape *s, void *ud)
 {
     vg_procself *ps = ud;
     vg_buf b = VG_BUF_INIT;
-    char path[300];
     long tick = sysconf(_SC_CLK_TCK);
     long page = sysconf(_SC_PAGESIZE);
 
@@ -94,12 +117,13 @@ static void collect(vg_scrape *s, void *ud)
                                      (const char *[]){"version", "revision"});
     vg_family_add(bi, 1, VG_VERSION, VG_REVISION);
 
-    snprintf(path, sizeof path, "%s/self/stat", ps->procfs);
-    if (vg_buf_read_file(&b, path, 4096) == 0) {
+    char sbuf[4096];
+    ssize_t slen = read_self_stat(ps, sbuf, sizeof sbuf);
+    if (slen > 0) {
         /* fields after the ")" closing comm: state is field 3 */
-        char *rp = strrchr(b.data, ')');
-        if (rp) {
-            vg_slice rest = {rp + 2, b.len - (size_t)(rp + 2 - b.data)};
+        char *rp = strrchr(sbuf, ')');
+        if (rp && rp + 2 <= sbuf + slen) {
+            vg_slice rest = {rp + 2, (size_t)(sbuf + slen - (rp + 2))};
             vg_slice f[24];
             size_t n = vg_fields(rest, f, 24);
             uint64_t ut, st, start, vsize, rss;
@@ -142,5 +166,19 @@ int vg_procself_register(vg_registry *reg, vg_procself *ps, const char *procfs)
     ps->btime = 0;
     ps->have_btime = 0;
     ps->fd_count_mode = 0;
+    char path[300];
+    snprintf(path, sizeof path, "%s/self/stat", ps->procfs);
+    ps->stat_fd = open(path, O_RDONLY | O_CLOEXEC);
+    snprintf(path, sizeof path, "%s/self/fd", ps->procfs);
+    ps->fddir_fd = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
     return vg_registry_add_collector(reg, collect, ps);
+}
+
+void vg_procself_release(vg_procself *ps)
+{
+    if (ps->stat_fd >= 0)
+        close(ps->stat_fd);
+    if (ps->fddir_fd >= 0)
+        close(ps->fddir_fd);
+    ps->stat_fd = ps->fddir_fd = -1;
 }
