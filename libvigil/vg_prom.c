@@ -40,8 +40,9 @@ static int put_escaped(vg_buf *b, const char *s, bool quote)
 }
 
 /* Powers of ten, all exact as doubles. */
-static const double p10[16] = {1e0, 1e1, 1e2,  1e3,  1e4,  1e5,  1e6,  1e7,
-                               1e8, 1e9, 1e10, 1e11, 1e12, 1e13, 1e14, 1e15};
+static const double p10[23] = {1e0,  1e1,  1e2,  1e3,  1e4,  1e5,  1e6,  1e7,
+                               1e8,  1e9,  1e10, 1e11, 1e12, 1e13, 1e14, 1e15,
+                               1e16, 1e17, 1e18, 1e19, 1e20, 1e21, 1e22};
 
 /* Decimal digits of v, written backwards ending at end; returns the start. */
 static char *put_digits_rev(char *end, uint64_t v)
@@ -82,6 +83,37 @@ static int format_fixed(char *buf, bool neg, uint64_t r, int k)
     return n;
 }
 
+/* "[-]d[.ddd]e-XX" for r / 10^k < 1 (r < 10^15), as "%.15g" writes it. */
+static int format_exp(char *buf, bool neg, uint64_t r, int k)
+{
+    while (r % 10 == 0) {
+        r /= 10;
+        k--;
+    }
+    char tmp[24];
+    char *end = tmp + sizeof tmp;
+    char *d = put_digits_rev(end, r);
+    int nd = (int)(end - d);
+    int e = k - (nd - 1);        /* a = d.ddd * 10^-e, e > 0 */
+    char *p = buf;
+    if (neg)
+        *p++ = '-';
+    *p++ = d[0];
+    if (nd > 1) {
+        *p++ = '.';
+        memcpy(p, d + 1, (size_t)(nd - 1));
+        p += nd - 1;
+    }
+    *p++ = 'e';
+    *p++ = '-';
+    if (e >= 100)
+        *p++ = (char)('0' + e / 100);
+    *p++ = (char)('0' + e / 10 % 10);
+    *p++ = (char)('0' + e % 10);
+    *p = '\0';
+    return (int)(p - buf);
+}
+
 int vg_prom_format_value(double v, char *buf)
 {
     if (isnan(v))
@@ -108,6 +140,18 @@ int vg_prom_format_value(double v, char *buf)
             double r = nearbyint(m);
             if (r < 1e15 && r / p10[k] == a)
                 return format_fixed(buf, neg, (uint64_t)r, k);
+        }
+    }
+    /* Below 1e-4 "%.15g" writes d.ddde-XX: the same search (durations of
+     * microseconds are ns / 1e9), written in that form. */
+    if (a > 0 && a < 1e-4) {
+        for (int k = 5; k <= 22; k++) {
+            double m = a * p10[k];
+            if (m >= 1e15)
+                break;
+            double r = nearbyint(m);
+            if (r >= 1 && r / p10[k] == a)
+                return format_exp(buf, neg, (uint64_t)r, k);
         }
     }
     /* shortest of 15, 16, 17 significant digits that reads back exactly */

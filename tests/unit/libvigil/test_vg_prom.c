@@ -116,17 +116,30 @@ static void test_values_match_printf(void **st)
     static const double fixed[] = {
         -0.0, 0.0, 1e-4, 9.99e-5, 0.1, 0.3, 0.7, 1.5, -2.25, 123.456, 999999999999999.9,
         99999999999999.99, 1e15, 1e15 + 2, 0.30000000000000004, 2.675, 1e-3, 5e-5, 4.35,
-        0.000123456789012345, 12345.678901234567, 3.1415926535897931};
+        0.000123456789012345, 12345.678901234567, 3.1415926535897931, 9.9999e-5,
+        1.2345e-05, 3e-07, 1e-10, 1.5e-100, 2.2250738585072014e-308, 4.9e-324, -7.25e-06,
+        1e-5, 1.0000000000000001e-5, 9.999999999999999e-05};
     for (size_t i = 0; i < sizeof fixed / sizeof fixed[0]; i++) {
         vg_prom_format_value(fixed[i], got);
         reference_value(fixed[i], want);
+        assert_string_equal(got, want);
+    }
+    /* collector durations: whole nanoseconds / 1e9 (and the sum form) */
+    for (long ns = 1; ns < 200000; ns += 1 + ns / 1000) {
+        double v = (double)ns / 1e9;
+        vg_prom_format_value(v, got);
+        reference_value(v, want);
+        assert_string_equal(got, want);
+        v = 0.0 + (double)(ns * 7 % 99991) / 1e9;
+        vg_prom_format_value(v, got);
+        reference_value(v, want);
         assert_string_equal(got, want);
     }
     /* decimals of every scale, as counters and ratios produce them */
     srand(42);
     for (int i = 0; i < 300000; i++) {
         double v;
-        int kind = i % 4;
+        int kind = i % 5;
         long r = rand();
         if (kind == 0)
             v = (double)r / 1e6;                  /* microseconds -> seconds */
@@ -134,8 +147,10 @@ static void test_values_match_printf(void **st)
             v = (double)r / (double)(rand() | 1); /* arbitrary ratios */
         else if (kind == 2)
             v = (double)(r % 100000) / 1000.0 * ((r & 1) ? -1 : 1);
-        else
+        else if (kind == 3)
             v = ldexp((double)r, (rand() % 120) - 80);
+        else
+            v = (double)(r % 10000000) / pow(10, 5 + r % 14); /* small decimals */
         vg_prom_format_value(v, got);
         reference_value(v, want);
         if (strcmp(got, want) != 0)
