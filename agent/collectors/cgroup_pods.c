@@ -713,13 +713,17 @@ static int kid_init(kid *k, const char *pod_rel, const char *name)
     snprintf(full, sizeof full, "%s/%s", pod_rel, name);
     cgroup_ident id;
     bool ctr = cgroup_ident_parse(full, strlen(full), &id) && id.container_id[0];
-    size_t nl = strlen(name) + 1, cl = ctr ? strlen(id.container_id) + 1 : 1;
+    /* an id that ends the name ("crio-<id>", cgroupfs "<id>") is used in
+     * place; else ("cri-containerd-<id>.scope") a copy follows the name */
+    size_t nl = strlen(name) + 1, il = ctr ? strlen(id.container_id) : 0;
+    bool tail = ctr && il < nl && strcmp(name + nl - 1 - il, id.container_id) == 0;
+    size_t cl = ctr && !tail ? il + 1 : 1;
     k->name = malloc(nl + cl);
     if (!k->name)
         return -ENOMEM;
     memcpy(k->name, name, nl);
-    memcpy(k->name + nl, ctr ? id.container_id : "", cl);
-    k->cid = k->name + nl;
+    memcpy(k->name + nl, ctr && !tail ? id.container_id : "", cl);
+    k->cid = tail ? k->name + nl - 1 - il : k->name + nl;
     cgroup_files_init(&k->files);
     if (!ctr)
         return 0;
@@ -1060,6 +1064,10 @@ static int read_cgroup(const pods_state *s, cgroup_reader *rd, const cgroup_dirs
                        cgroup_spec *spec, cgroup_stats *st)
 {
     unsigned what = CGROUP_READ_STATS | spec_flag(s, *spec_ok, *spec_at);
+    /* the CFS counters are reported with a quota only: v1 reads them then */
+    bool quota = *spec_ok && (spec->have & (1u << (CGS_SPEC_CPU_QUOTA - CGS_SPEC_CPU_QUOTA)));
+    if ((what & CGROUP_READ_SPEC) || quota)
+        what |= CGROUP_READ_CFS;
     int rc = cgroup_stats_read(rd, d, rel, what, files, st);
     if (rc)
         return rc;

@@ -61,6 +61,7 @@ typedef struct file_def {
 #define R_ST CGROUP_READ_STATS
 #define R_SP CGROUP_READ_SPEC
 #define R_PR CGROUP_READ_PROCS
+#define R_CFS CGROUP_READ_CFS
 
 static const file_def v2_files[] = {
     {"cpu.stat", 0, true, R_ST, P_CPU_STAT2},
@@ -83,7 +84,7 @@ static const file_def v2_files[] = {
 static const file_def v1_files[] = {
     {"cpuacct.usage", CGROUP_CTL_CPUACCT, true, R_ST, P_CPUACCT_USAGE},
     {"cpuacct.stat", CGROUP_CTL_CPUACCT, false, R_ST, P_CPUACCT_STAT},
-    {"cpu.stat", CGROUP_CTL_CPU, false, R_ST, P_CPU_STAT1},
+    {"cpu.stat", CGROUP_CTL_CPU, false, R_CFS, P_CPU_STAT1},
     {"memory.usage_in_bytes", CGROUP_CTL_MEMORY, true, R_ST, P_MEM_USAGE1},
     {"memory.stat", CGROUP_CTL_MEMORY, true, R_ST, P_MEM_STAT1},
     {"memory.max_usage_in_bytes", CGROUP_CTL_MEMORY, false, R_ST, P_MEM_MAXUSAGE1},

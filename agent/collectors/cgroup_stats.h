@@ -95,6 +95,12 @@ typedef struct cgroup_dirs {
 #define CGROUP_READ_STATS 0x1u   /* cpu, memory, io, pressure, processes */
 #define CGROUP_READ_SPEC 0x2u    /* cpu quota/period/shares, memory limit */
 #define CGROUP_READ_PROCS 0x4u   /* only cgroup.procs */
+/*
+ * v1 cpu.stat (CFS period and throttling counters): reported only for
+ * cgroups with a CPU quota, so the caller asks for it only when the quota
+ * is known or being read (v2's cpu.stat also carries the usage: always read).
+ */
+#define CGROUP_READ_CFS 0x8u
 
 /* Read buffer: the caller's, reused for every file. */
 typedef struct cgroup_readbuf {

@@ -496,6 +496,46 @@ static void test_v1_crio(void **state)
     fixture_teardown(&fx);
 }
 
+/*
+ * v1 cpu.stat (CFS counters) is read only for cgroups with a CPU quota, or
+ * with the spec: a container without a quota and a garbled cpu.stat costs
+ * one parse error when its spec is read, none in between; one with a
+ * quota gets fresh counters every scrape.
+ */
+static void test_v1_cfs_only_with_quota(void **state)
+{
+    (void)state;
+    fixture fx;
+    assert_int_equal(fixture_setup(&fx, "--collector.pods.spec-interval=1h"), 0);
+    put(fx.root, "proc/1/mountinfo",
+        "34 31 0:31 / /sys/fs/cgroup/cpu,cpuacct rw - cgroup cgroup rw,cpu,cpuacct\n"
+        "35 31 0:32 / /sys/fs/cgroup/memory rw - cgroup cgroup rw,memory\n");
+    v1_cgroup(fx.root, V1POD, 4000000000u);
+    v1_cgroup(fx.root, V1POD "/crio-" CID, 3000000000u);
+    v1_cgroup(fx.root, V1POD "/crio-" SID, 1000000000u);
+    put(fx.root, "sys/fs/cgroup/cpu,cpuacct/" V1POD "/crio-" CID "/cpu.stat", "nr_periods\n");
+    put(fx.root, "sys/fs/cgroup/cpu,cpuacct/" V1POD "/crio-" SID "/cpu.cfs_quota_us", "50000\n");
+    put(fx.root, "sys/fs/cgroup/cpu,cpuacct/" V1POD "/crio-" SID "/cpu.stat",
+        "nr_periods 7\nnr_throttled 1\nthrottled_time 5\n");
+    assert_int_equal(agent_collector_pods.init(&fx.ctx, &fx.state), 0);
+    vg_scrape *s;
+    assert_int_equal(vg_scrape_new(&s), 0);
+    const char *q[] = {"id", "/" V1POD "/crio-" SID};
+    double v;
+    assert_int_equal(scrape(&fx, s), 0);
+    assert_true(errors_of(&fx, "parse") == 1.0);
+    assert_true(find_value(s, "container_cpu_cfs_periods_total", q, 2, &v, NULL));
+    assert_true(v == 7.0);
+    put(fx.root, "sys/fs/cgroup/cpu,cpuacct/" V1POD "/crio-" SID "/cpu.stat",
+        "nr_periods 9\nnr_throttled 1\nthrottled_time 5\n");
+    assert_int_equal(scrape(&fx, s), 0);
+    assert_true(errors_of(&fx, "parse") == 1.0); /* no quota: not read again */
+    assert_true(find_value(s, "container_cpu_cfs_periods_total", q, 2, &v, NULL));
+    assert_true(v == 9.0);
+    vg_scrape_free(s);
+    fixture_teardown(&fx);
+}
+
 static void test_cgroup_root_option(void **state)
 {
     (void)state;
@@ -757,6 +797,7 @@ int main(void)
         cmocka_unit_test(test_v2_bad_files_and_unknown_names),
         cmocka_unit_test(test_no_pods),
         cmocka_unit_test(test_v1_crio),
+        cmocka_unit_test(test_v1_cfs_only_with_quota),
         cmocka_unit_test(test_cgroup_root_option),
         cmocka_unit_test(test_stats_reader_vanished),
         cmocka_unit_test(test_kept_files_option),
