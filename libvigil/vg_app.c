@@ -73,6 +73,7 @@ struct vg_app {
     vg_loop *loop;
     vg_registry *reg;
     vg_procself procself;
+    vg_buf enc_buf;      /* the metrics encoder's work buffer, kept */
     vg_http_server *http;
     int sigfd;
     sigset_t sigmask;
@@ -484,6 +485,7 @@ void vg_app_free(vg_app *app)
         vg_loop_free(app->loop);
     vg_registry_free(app->reg);
     vg_procself_release(&app->procself);
+    vg_buf_release(&app->enc_buf);
     vg_config_free(app->cfg);
     while (app->old_cfgs) {
         retired *n = app->old_cfgs->next;
@@ -514,7 +516,7 @@ int vg_app_respond_metrics(vg_app *app, vg_http_req *req, vg_scrape *s, bool add
                                       NULL, VG_HTTP_F_GZIP_OK, &w);
     if (rc)
         return rc;
-    rc = vg_prom_encode_stream(s, fmt, 64 * 1024, metrics_piece, w);
+    rc = vg_prom_encode_stream_buf(s, fmt, 64 * 1024, metrics_piece, w, &app->enc_buf);
     vg_scrape_stats st;
     vg_scrape_stats_get(s, &st);
     if (add_registry && (st.duplicates || st.conflicts || st.invalid)) {

@@ -407,14 +407,25 @@ int vg_prom_encode(vg_scrape *s, vg_prom_format fmt, vg_buf *out)
     return encode_all(s, fmt, &e);
 }
 
+int vg_prom_encode_stream_buf(vg_scrape *s, vg_prom_format fmt, size_t piece,
+                              vg_prom_sink sink, void *ud, vg_buf *work)
+{
+    vg_buf_reset(work);
+    enc e = {work, piece ? piece : 1, sink, ud, 0};
+    /* a piece and the line that passes it, without growing step by step */
+    if (vg_buf_reserve(work, e.piece + 4096))
+        return -ENOMEM;
+    int rc = encode_all(s, fmt, &e);
+    if (!rc && enc_flush(&e))
+        rc = e.err;
+    return rc;
+}
+
 int vg_prom_encode_stream(vg_scrape *s, vg_prom_format fmt, size_t piece, vg_prom_sink sink,
                           void *ud)
 {
     vg_buf b = VG_BUF_INIT;
-    enc e = {&b, piece ? piece : 1, sink, ud, 0};
-    int rc = encode_all(s, fmt, &e);
-    if (!rc && enc_flush(&e))
-        rc = e.err;
+    int rc = vg_prom_encode_stream_buf(s, fmt, piece, sink, ud, &b);
     vg_buf_release(&b);
     return rc;
 }

@@ -43,6 +43,11 @@ typedef int (*vg_prom_sink)(void *ud, const char *p, size_t n);
 int vg_prom_encode_stream(vg_scrape *s, vg_prom_format fmt, size_t piece, vg_prom_sink sink,
                           void *ud);
 
+/* vg_prom_encode_stream with the caller's work buffer (reset here, its
+ * memory kept for the next call: no allocation per scrape). */
+int vg_prom_encode_stream_buf(vg_scrape *s, vg_prom_format fmt, size_t piece,
+                              vg_prom_sink sink, void *ud, vg_buf *work);
+
 /*
  * Format a sample value the way Prometheus parses it: integers exactly,
  * otherwise the shortest round-tripping form; NaN, +Inf, -Inf.

@@ -232,6 +232,23 @@ static void test_encode_stream(void **st)
                          -EPIPE);
         assert_int_equal(fail.calls, 3);
         vg_buf_release(&fail.all);
+
+        /* the caller's work buffer: same text, reused without growing */
+        vg_buf work = VG_BUF_INIT;
+        for (int round = 0; round < 3; round++) {
+            pieces pw = {VG_BUF_INIT, 0, 0, 0};
+            assert_int_equal(vg_prom_encode_stream_buf(s, (vg_prom_format)fmt, 4096,
+                                                       collect_piece, &pw, &work),
+                             0);
+            assert_int_equal(pw.all.len, whole.len);
+            assert_memory_equal(pw.all.data, whole.data, whole.len);
+            vg_buf_release(&pw.all);
+            static size_t cap0;
+            if (round == 0)
+                cap0 = work.cap;
+            assert_int_equal(work.cap, cap0);
+        }
+        vg_buf_release(&work);
         vg_buf_release(&whole);
     }
     vg_scrape_free(s);
