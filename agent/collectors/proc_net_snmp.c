@@ -2,11 +2,14 @@
  * proc_net_snmp.c - the `netstat` collector (node_exporter compatible).
  *
  * The header and value lines of a pair are walked token by token side by
- * side, in place; names are built in a stack buffer.
+ * side, in place; names are built in a stack buffer. The collector keeps a
+ * plan per file (see "plans") so a scrape only checks the layout and takes
+ * the selected values.
  */
 #include "proc_net_snmp.h"
 
 #include <errno.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -155,6 +158,24 @@ static int field_selected(vg_slice proto, vg_slice field, const field_filter *fi
     return (filter ? field_filter_match(filter, key) : proc_net_snmp_default_match(key)) ? 1 : 0;
 }
 
+/* node_exporter's help names the field without the separator
+ * ("Statistic TcpInSegs."); built with memcpy: snprintf cost more than the
+ * rest of add_field for the ~40 selected fields. Lengths checked by
+ * build_name. */
+#define NETSTAT_HELP_MAX (sizeof "Statistic " + NETSTAT_KEY_MAX + 2)
+static void build_help(vg_slice proto, vg_slice field, char *help)
+{
+    static const char pre[] = "Statistic ";
+    size_t k = sizeof pre - 1;
+    memcpy(help, pre, k);
+    memcpy(help + k, proto.p, proto.n);
+    k += proto.n;
+    memcpy(help + k, field.p, field.n);
+    k += field.n;
+    help[k++] = '.';
+    help[k] = '\0';
+}
+
 /* Add one selected field; returns 1 added, 0 dropped by the filter, -1 bad. */
 static int add_field(vg_slice proto, vg_slice field, vg_slice value,
                      const field_filter *filter, vg_scrape *s)
@@ -168,19 +189,8 @@ static int add_field(vg_slice proto, vg_slice field, vg_slice value,
     double v;
     if (value_parse(value, &v))
         return -1;
-    /* node_exporter's help names the field without the separator
-     * ("Statistic TcpInSegs."); built with memcpy: snprintf cost more than
-     * the rest of this function for the ~40 selected fields */
-    static const char pre[] = "Statistic ";
-    char help[sizeof pre + NETSTAT_KEY_MAX + 2];
-    size_t k = sizeof pre - 1;
-    memcpy(help, pre, k);
-    memcpy(help + k, proto.p, proto.n);   /* build_name checked the lengths */
-    k += proto.n;
-    memcpy(help + k, field.p, field.n);
-    k += field.n;
-    help[k++] = '.';
-    help[k] = '\0';
+    char help[NETSTAT_HELP_MAX];
+    build_help(proto, field, help);
     return vg_scrape_add1(s, name, VG_MT_UNTYPED, help, v) == 0 ? 1 : -1;
 }
 
@@ -303,6 +313,334 @@ int proc_net_snmp_parse_snmp6(const char *buf, size_t len, const field_filter *f
     return usable ? added : -EINVAL;
 }
 
+/* ---------- plans ---------- */
+
+/*
+ * The header lines of netstat and snmp and the names in snmp6 stay the
+ * same while the kernel runs, and the filter changes only on a reload: so
+ * which fields are selected, and their series names and help, are worked
+ * out once and kept as a plan. A scrape checks every header line (snmp6:
+ * every name) against the plan byte for byte and takes the selected values
+ * by position, then adds them exactly as the full parse would. Anything
+ * else - another layout, another filter, a line the full parse would skip
+ * - goes the full way, which also makes a new plan.
+ */
+typedef struct plan_line {
+    uint32_t off, len;     /* header line (pairs) or name (snmp6) in text */
+    uint32_t ntok;         /* pairs: tokens in the value line, "Proto:" included */
+    uint32_t bad;          /* fields with a bad name: counted skipped each time */
+    uint32_t nsel;         /* selected fields in this line */
+} plan_line;
+
+typedef struct plan_field {
+    uint32_t tok;          /* pairs: token index in the value line */
+    uint32_t name, help;   /* offsets in strs */
+} plan_field;
+
+struct proc_net_snmp_plan {
+    bool valid;
+    char *pattern;         /* the filter's pattern it was made for; NULL: default */
+    vg_buf text;
+    vg_buf strs;
+    plan_line *lines;
+    size_t nlines, lines_cap;
+    plan_field *fields;
+    size_t nfields, fields_cap;
+};
+
+/* Most selected fields a plan serves (the default selects ~40). */
+#define PLAN_FIELDS_MAX 512
+
+proc_net_snmp_plan *proc_net_snmp_plan_new(void)
+{
+    proc_net_snmp_plan *p = calloc(1, sizeof *p);
+    if (p) {
+        vg_buf_init(&p->text);
+        vg_buf_init(&p->strs);
+    }
+    return p;
+}
+
+void proc_net_snmp_plan_free(proc_net_snmp_plan *p)
+{
+    if (!p)
+        return;
+    free(p->pattern);
+    vg_buf_release(&p->text);
+    vg_buf_release(&p->strs);
+    free(p->lines);
+    free(p->fields);
+    free(p);
+}
+
+static const char *filter_pattern(const field_filter *f) { return f ? f->pattern : NULL; }
+
+static bool plan_fits(const proc_net_snmp_plan *p, const field_filter *filter)
+{
+    const char *pat = filter_pattern(filter);
+    return p->valid && (pat == p->pattern || (pat && p->pattern && strcmp(pat, p->pattern) == 0));
+}
+
+static int plan_reset(proc_net_snmp_plan *p, const field_filter *filter)
+{
+    p->valid = false;
+    p->nlines = p->nfields = 0;
+    vg_buf_reset(&p->text);
+    vg_buf_reset(&p->strs);
+    free(p->pattern);
+    p->pattern = NULL;
+    const char *pat = filter_pattern(filter);
+    if (pat && !(p->pattern = strdup(pat)))
+        return -ENOMEM;
+    return 0;
+}
+
+static plan_line *plan_add_line(proc_net_snmp_plan *p, vg_slice text)
+{
+    if (p->nlines == p->lines_cap) {
+        size_t ncap = p->lines_cap ? p->lines_cap * 2 : 16;
+        plan_line *n = realloc(p->lines, ncap * sizeof *n);
+        if (!n)
+            return NULL;
+        p->lines = n;
+        p->lines_cap = ncap;
+    }
+    plan_line *l = &p->lines[p->nlines];
+    memset(l, 0, sizeof *l);
+    l->off = (uint32_t)p->text.len;
+    l->len = (uint32_t)text.n;
+    if (text.n > UINT32_MAX / 2 || vg_buf_append(&p->text, text.p, text.n))
+        return NULL;
+    p->nlines++;
+    return l;
+}
+
+/* Add a selected field: its name and help; -1 when the name is bad
+ * (counted skipped), 0 not selected, 1 added, -ENOMEM. */
+static int plan_add_field(proc_net_snmp_plan *p, plan_line *l, vg_slice proto, vg_slice field,
+                          uint32_t tok, const field_filter *filter)
+{
+    char name[sizeof NETSTAT_PREFIX + NETSTAT_KEY_MAX];
+    const char *key;
+    if (build_name(proto, field, name, sizeof name, &key))
+        return -1;
+    if (filter ? !field_filter_match(filter, key) : !proc_net_snmp_default_match(key))
+        return 0;
+    if (p->nfields == p->fields_cap) {
+        if (p->fields_cap >= PLAN_FIELDS_MAX)
+            return -ENOMEM;
+        size_t ncap = p->fields_cap ? p->fields_cap * 2 : 64;
+        plan_field *n = realloc(p->fields, ncap * sizeof *n);
+        if (!n)
+            return -ENOMEM;
+        p->fields = n;
+        p->fields_cap = ncap;
+    }
+    char help[NETSTAT_HELP_MAX];
+    build_help(proto, field, help);
+    plan_field *f = &p->fields[p->nfields];
+    f->tok = tok;
+    f->name = (uint32_t)p->strs.len;
+    if (vg_buf_append(&p->strs, name, strlen(name) + 1))
+        return -ENOMEM;
+    f->help = (uint32_t)p->strs.len;
+    if (vg_buf_append(&p->strs, help, strlen(help) + 1))
+        return -ENOMEM;
+    p->nfields++;
+    l->nsel++;
+    return 1;
+}
+
+/* A plan for a netstat/snmp buffer whose every line pair the full parse
+ * takes whole (else none: the full parse serves that layout). */
+static void plan_build_pairs(proc_net_snmp_plan *p, const char *buf, size_t len,
+                             const field_filter *filter)
+{
+    if (plan_reset(p, filter))
+        return;
+    vg_lines it;
+    vg_slice hdr, val;
+    vg_lines_init(&it, buf, len);
+    while (vg_lines_next(&it, &hdr)) {
+        if (!vg_lines_next(&it, &val))
+            return;
+        vg_slice hr = hdr, vr = val, hp, vp, fname, fval;
+        tok_next(&hr, &hp);
+        tok_next(&vr, &vp);
+        if (!(hp.n >= 2 && hp.p[hp.n - 1] == ':' && hp.n == vp.n && memcmp(hp.p, vp.p, hp.n) == 0))
+            return;
+        vg_slice proto = {hp.p, hp.n - 1};
+        bool proto_ok = name_ok(proto);
+        plan_line *l = plan_add_line(p, hdr);
+        if (!l)
+            return;
+        uint32_t tok = 1;
+        bool hmore, vmore;
+        for (;; tok++) {
+            hmore = tok_next(&hr, &fname);
+            vmore = tok_next(&vr, &fval);
+            if (!hmore || !vmore)
+                break;
+            int r = proto_ok ? plan_add_field(p, l, proto, fname, tok, filter) : -1;
+            if (r == -1)
+                l->bad++;
+            else if (r < 0)
+                return;
+        }
+        if (hmore != vmore)
+            return;
+        l->ntok = tok;
+    }
+    p->valid = p->nlines > 0;
+}
+
+/* The planned parse of netstat/snmp: -EAGAIN when buf does not fit it. */
+static int plan_apply_pairs(const proc_net_snmp_plan *p, const char *buf, size_t len,
+                            vg_scrape *s, unsigned *skipped)
+{
+    vg_slice vals[PLAN_FIELDS_MAX];
+    size_t nv = 0;
+    unsigned bad = 0;
+    vg_lines it;
+    vg_slice hdr, val;
+    vg_lines_init(&it, buf, len);
+    for (size_t k = 0; k < p->nlines; k++) {
+        const plan_line *l = &p->lines[k];
+        if (!vg_lines_next(&it, &hdr) || hdr.n != l->len ||
+            memcmp(hdr.p, p->text.data + l->off, l->len) != 0 || !vg_lines_next(&it, &val))
+            return -EAGAIN;
+        /* the value line's "Proto:" is the header's first token */
+        vg_slice hr = hdr, vr = val, htok, tok;
+        tok_next(&hr, &htok);
+        if (!tok_next(&vr, &tok) || tok.n != htok.n || memcmp(tok.p, htok.p, tok.n) != 0)
+            return -EAGAIN;
+        const plan_field *f = &p->fields[nv];
+        size_t left = l->nsel;
+        uint32_t i = 1;
+        for (; tok_next(&vr, &tok); i++) {
+            if (left && f->tok == i) {
+                vals[nv++] = tok;
+                f++;
+                left--;
+            }
+        }
+        if (i != l->ntok || left)
+            return -EAGAIN;
+        bad += l->bad;
+    }
+    if (vg_lines_next(&it, &hdr))
+        return -EAGAIN;
+    *skipped += bad;
+    int added = 0;
+    for (size_t i = 0; i < nv; i++) {
+        double v;
+        if (value_parse(vals[i], &v) ||
+            vg_scrape_add1(s, p->strs.data + p->fields[i].name, VG_MT_UNTYPED,
+                           p->strs.data + p->fields[i].help, v) != 0)
+            (*skipped)++;
+        else
+            added++;
+    }
+    return added;
+}
+
+int proc_net_snmp_parse_pairs_planned(proc_net_snmp_plan *plan, const char *buf, size_t len,
+                                      const field_filter *filter, vg_scrape *s,
+                                      unsigned *skipped)
+{
+    if (plan && plan_fits(plan, filter)) {
+        int rc = plan_apply_pairs(plan, buf, len, s, skipped);
+        if (rc != -EAGAIN)
+            return rc;
+    }
+    int rc = proc_net_snmp_parse_pairs(buf, len, filter, s, skipped);
+    if (plan && rc >= 0)
+        plan_build_pairs(plan, buf, len, filter);
+    return rc;
+}
+
+/* A plan for an snmp6 buffer of "Name value" lines only. */
+static void plan_build_snmp6(proc_net_snmp_plan *p, const char *buf, size_t len,
+                             const field_filter *filter)
+{
+    if (plan_reset(p, filter))
+        return;
+    vg_lines it;
+    vg_slice line;
+    vg_lines_init(&it, buf, len);
+    while (vg_lines_next(&it, &line)) {
+        vg_slice f[3];
+        if (vg_fields(line, f, 3) != 2)
+            return;
+        plan_line *l = plan_add_line(p, f[0]);
+        if (!l)
+            return;
+        const char *six = memchr(f[0].p, '6', f[0].n);
+        if (!six)
+            continue; /* not a protocol6 counter: ignored, as the full parse does */
+        vg_slice proto = {f[0].p, (size_t)(six - f[0].p) + 1};
+        vg_slice field = {six + 1, f[0].n - proto.n};
+        int r = plan_add_field(p, l, proto, field, 0, filter);
+        if (r == -1)
+            l->bad++;
+        else if (r < 0)
+            return;
+        l->ntok = 1; /* a protocol6 line: the full parse counts it usable */
+    }
+    for (size_t k = 0; k < p->nlines; k++)
+        p->valid |= p->lines[k].ntok != 0;
+}
+
+static int plan_apply_snmp6(const proc_net_snmp_plan *p, const char *buf, size_t len,
+                            vg_scrape *s, unsigned *skipped)
+{
+    vg_slice vals[PLAN_FIELDS_MAX];
+    size_t nv = 0;
+    unsigned bad = 0;
+    vg_lines it;
+    vg_slice line;
+    vg_lines_init(&it, buf, len);
+    for (size_t k = 0; k < p->nlines; k++) {
+        const plan_line *l = &p->lines[k];
+        vg_slice f[3];
+        if (!vg_lines_next(&it, &line) || vg_fields(line, f, 3) != 2 || f[0].n != l->len ||
+            memcmp(f[0].p, p->text.data + l->off, l->len) != 0)
+            return -EAGAIN;
+        if (l->nsel)
+            vals[nv++] = f[1];
+        bad += l->bad;
+    }
+    if (vg_lines_next(&it, &line))
+        return -EAGAIN;
+    *skipped += bad;
+    int added = 0;
+    for (size_t i = 0; i < nv; i++) {
+        double v;
+        if (value_parse(vals[i], &v) ||
+            vg_scrape_add1(s, p->strs.data + p->fields[i].name, VG_MT_UNTYPED,
+                           p->strs.data + p->fields[i].help, v) != 0)
+            (*skipped)++;
+        else
+            added++;
+    }
+    return added;
+}
+
+int proc_net_snmp_parse_snmp6_planned(proc_net_snmp_plan *plan, const char *buf, size_t len,
+                                      const field_filter *filter, vg_scrape *s,
+                                      unsigned *skipped)
+{
+    if (plan && plan_fits(plan, filter)) {
+        int rc = plan_apply_snmp6(plan, buf, len, s, skipped);
+        if (rc != -EAGAIN)
+            return rc;
+    }
+    int rc = proc_net_snmp_parse_snmp6(buf, len, filter, s, skipped);
+    if (plan && rc >= 0)
+        plan_build_snmp6(plan, buf, len, filter);
+    return rc;
+}
+
 /* ---------- collector ---------- */
 
 static const vg_opt_def netstat_opts[] = {
@@ -317,23 +655,48 @@ static const char *netstat_pattern(const agent_ctx *ctx)
     return ctx->cfg ? vg_config_str(ctx->cfg, NETSTAT_OPT) : NULL;
 }
 
+/* Collector state: the filter and one plan per file. */
+typedef struct netstat_state {
+    field_filter *filter;
+    proc_net_snmp_plan *plans[3];
+} netstat_state;
+
+static void netstat_release(void *state)
+{
+    netstat_state *st = state;
+    if (!st)
+        return;
+    field_filter_free(st->filter);
+    for (int i = 0; i < 3; i++)
+        proc_net_snmp_plan_free(st->plans[i]);
+    free(st);
+}
+
 static int netstat_init(agent_ctx *ctx, void **state)
 {
-    field_filter *f;
-    int rc = field_filter_new(PROC_NET_SNMP_FIELDS_DEFAULT, proc_net_snmp_default_match, netstat_pattern(ctx), &f);
+    netstat_state *st = calloc(1, sizeof *st);
+    if (!st)
+        return -ENOMEM;
+    int rc = field_filter_new(PROC_NET_SNMP_FIELDS_DEFAULT, proc_net_snmp_default_match,
+                              netstat_pattern(ctx), &st->filter);
     if (rc) {
         if (rc == -EINVAL)
             vg_log_error(ctx->log, "netstat", "invalid field pattern", "option", NETSTAT_OPT);
+        free(st);
         return rc;
     }
-    *state = f;
+    /* without a plan (no memory) a file is parsed the full way */
+    for (int i = 0; i < 3; i++)
+        st->plans[i] = proc_net_snmp_plan_new();
+    *state = st;
     return 0;
 }
 
 static int netstat_collect(agent_ctx *ctx, void *state, vg_scrape *s)
 {
     static const char *const files[3] = {"/net/netstat", "/net/snmp", "/net/snmp6"};
-    field_filter *f = state;
+    netstat_state *st = state;
+    field_filter *f = st->filter;
     if (field_filter_set(f, netstat_pattern(ctx)))
         agent_ctx_parse_error(ctx, "netstat", NETSTAT_OPT);
     int result = 0;
@@ -348,9 +711,11 @@ static int netstat_collect(agent_ctx *ctx, void *state, vg_scrape *s)
         }
         unsigned skipped = 0;
         if (i < 2)
-            rc = proc_net_snmp_parse_pairs(ctx->scratch.data, ctx->scratch.len, f, s, &skipped);
+            rc = proc_net_snmp_parse_pairs_planned(st->plans[i], ctx->scratch.data,
+                                                   ctx->scratch.len, f, s, &skipped);
         else
-            rc = proc_net_snmp_parse_snmp6(ctx->scratch.data, ctx->scratch.len, f, s, &skipped);
+            rc = proc_net_snmp_parse_snmp6_planned(st->plans[i], ctx->scratch.data,
+                                                   ctx->scratch.len, f, s, &skipped);
         for (unsigned k = 0; k < skipped; k++)
             agent_ctx_parse_error(ctx, "netstat", files[i]);
         if (rc < 0 && i < 2)
@@ -367,5 +732,5 @@ const agent_collector agent_collector_netstat = {
     .nopts = sizeof netstat_opts / sizeof netstat_opts[0],
     .init = netstat_init,
     .collect = netstat_collect,
-    .release = field_filter_free,
+    .release = netstat_release,
 };

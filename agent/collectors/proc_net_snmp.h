@@ -52,6 +52,23 @@ int proc_net_snmp_parse_pairs(const char *buf, size_t len, const field_filter *f
 int proc_net_snmp_parse_snmp6(const char *buf, size_t len, const field_filter *filter,
                               vg_scrape *s, unsigned *skipped);
 
+/*
+ * A plan: what one file's layout (its header lines, or snmp6's names) and
+ * a filter select, kept between scrapes so a scrape only checks the layout
+ * and takes the selected values. The _planned parses give exactly what the
+ * plain ones give; a buffer or filter the plan does not fit is parsed the
+ * plain way and a new plan made. plan NULL: the plain parse.
+ */
+typedef struct proc_net_snmp_plan proc_net_snmp_plan;
+proc_net_snmp_plan *proc_net_snmp_plan_new(void);   /* NULL: no memory */
+void proc_net_snmp_plan_free(proc_net_snmp_plan *p);
+int proc_net_snmp_parse_pairs_planned(proc_net_snmp_plan *plan, const char *buf, size_t len,
+                                      const field_filter *filter, vg_scrape *s,
+                                      unsigned *skipped);
+int proc_net_snmp_parse_snmp6_planned(proc_net_snmp_plan *plan, const char *buf, size_t len,
+                                      const field_filter *filter, vg_scrape *s,
+                                      unsigned *skipped);
+
 extern const agent_collector agent_collector_netstat;
 
 #endif

@@ -10,6 +10,7 @@
 #include "collectors/proc_net_snmp.h"
 #include "proc_test_util.h"
 #include "vg_parse.h"
+#include "vg_prom.h"
 
 static void test_pairs_good(void **st)
 {
@@ -240,6 +241,151 @@ static void test_pairs_many_selected(void **st)
     field_filter_free(all);
 }
 
+/* Text and skip count of one parse, planned or plain. */
+static void parse_one(proc_net_snmp_plan *plan, bool six, const char *in,
+                      const field_filter *f, vg_buf *text, unsigned *skipped, int *rc)
+{
+    vg_scrape *s;
+    vg_scrape_new(&s);
+    *skipped = 0;
+    size_t n = strlen(in);
+    if (six)
+        *rc = plan ? proc_net_snmp_parse_snmp6_planned(plan, in, n, f, s, skipped)
+                   : proc_net_snmp_parse_snmp6(in, n, f, s, skipped);
+    else
+        *rc = plan ? proc_net_snmp_parse_pairs_planned(plan, in, n, f, s, skipped)
+                   : proc_net_snmp_parse_pairs(in, n, f, s, skipped);
+    vg_buf_reset(text);
+    assert_int_equal(vg_prom_encode(s, VG_PROM_TEXT, text), 0);
+    vg_scrape_free(s);
+}
+
+/* A kept plan must give exactly the plain parse's series and skip counts
+ * over a run of scrapes whose layout, values and filter change. */
+static void test_plan_matches_plain(void **st)
+{
+    static const char *const pairs[] = {
+        "TcpExt: SyncookiesSent ListenDrops TCPTimeouts Bad-Name TCPOFOQueue\n"
+        "TcpExt: 1 2 3 4 5\n"
+        "IpExt: InOctets OutOctets InNoRoutes\n"
+        "IpExt: 100 200 0\n",
+        /* same layout, new values: the plan serves it */
+        "TcpExt: SyncookiesSent ListenDrops TCPTimeouts Bad-Name TCPOFOQueue\n"
+        "TcpExt: 11 12 13 14 15\n"
+        "IpExt: InOctets OutOctets InNoRoutes\n"
+        "IpExt: 1100 1200 10\n",
+        /* a garbled selected value */
+        "TcpExt: SyncookiesSent ListenDrops TCPTimeouts Bad-Name TCPOFOQueue\n"
+        "TcpExt: 11 x12 13 14 15\n"
+        "IpExt: InOctets OutOctets InNoRoutes\n"
+        "IpExt: 1100 1200 10\n",
+        /* a value missing */
+        "TcpExt: SyncookiesSent ListenDrops TCPTimeouts Bad-Name TCPOFOQueue\n"
+        "TcpExt: 11 12 13 14\n"
+        "IpExt: InOctets OutOctets InNoRoutes\n"
+        "IpExt: 1100 1200 10\n",
+        /* a field renamed (another kernel) */
+        "TcpExt: SyncookiesSent ListenOverflows TCPTimeouts Bad-Name TCPOFOQueue\n"
+        "TcpExt: 21 22 23 24 25\n"
+        "IpExt: InOctets OutOctets InNoRoutes\n"
+        "IpExt: 2100 2200 20\n",
+        /* value line of another protocol, then a pair more */
+        "TcpExt: SyncookiesSent ListenOverflows TCPTimeouts Bad-Name TCPOFOQueue\n"
+        "IpExt: 21 22 23 24 25\n"
+        "IpExt: InOctets OutOctets InNoRoutes\n"
+        "IpExt: 2100 2200 20\n"
+        "Udp: InDatagrams InErrors\n"
+        "Udp: 7 8\n",
+        /* back to the first layout, and a trailing header without values */
+        "TcpExt: SyncookiesSent ListenDrops TCPTimeouts Bad-Name TCPOFOQueue\n"
+        "TcpExt: 1 2 3 4 5\n"
+        "IpExt: InOctets OutOctets InNoRoutes\n"
+        "IpExt: 100 200 0\n"
+        "Udp: InDatagrams\n",
+        "TcpExt: SyncookiesSent ListenDrops TCPTimeouts Bad-Name TCPOFOQueue\n"
+        "TcpExt: 1 2 3 4 5\n"
+        "IpExt: InOctets OutOctets InNoRoutes\n"
+        "IpExt: 100 200 0\n",
+        "",
+        "TcpExt: SyncookiesSent ListenDrops TCPTimeouts Bad-Name TCPOFOQueue\n"
+        "TcpExt: 1 2 3 4 5\n"
+        "\n"
+        "IpExt: InOctets OutOctets InNoRoutes\n"
+        "IpExt: 100 200 0\n",
+    };
+    static const char *const six[] = {
+        "Ip6InReceives 10\nIp6InOctets 20\nIcmp6InMsgs 3\nUdp6InErrors 1\nNoSix 5\n",
+        "Ip6InReceives 11\nIp6InOctets 21\nIcmp6InMsgs 4\nUdp6InErrors 2\nNoSix 6\n",
+        "Ip6InReceives 11\nIp6InOctets bad\nIcmp6InMsgs 4\nUdp6InErrors 2\nNoSix 6\n",
+        "Ip6InReceives 11\nIp6OutOctets 21\nIcmp6InMsgs 4\nUdp6InErrors 2\nNoSix 6\n",
+        "Ip6InReceives 11\nIp6InOctets 21\nIcmp6InMsgs 4 9\nUdp6InErrors 2\n",
+        "Ip6InReceives 11\nIp6InOctets 21\nIcmp6InMsgs 4\nUdp6InErrors 2\nUdp6NoPorts 7\n",
+        "Ip6InReceives 11\nIp6InOctets 21\nIcmp6InMsgs 4\nUdp6InErrors 2\n",
+        "NoSix 1\n",
+        "Ip6InReceives 11\nIp6InOctets 21\nIcmp6InMsgs 4\nUdp6InErrors 2\n",
+    };
+    field_filter *custom;
+    assert_int_equal(field_filter_new(PROC_NET_SNMP_FIELDS_DEFAULT, proc_net_snmp_default_match,
+                                      "^(TcpExt_.*|Ip6_InReceives)$", &custom),
+                     0);
+    field_filter *deflt;
+    assert_int_equal(field_filter_new(PROC_NET_SNMP_FIELDS_DEFAULT, proc_net_snmp_default_match,
+                                      NULL, &deflt),
+                     0);
+    vg_buf want = VG_BUF_INIT, got = VG_BUF_INIT;
+    for (int kind = 0; kind < 2; kind++) {
+        const char *const *in = kind ? six : pairs;
+        size_t n = kind ? sizeof six / sizeof six[0] : sizeof pairs / sizeof pairs[0];
+        proc_net_snmp_plan *plan = proc_net_snmp_plan_new();
+        assert_non_null(plan);
+        /* each input twice in a row (the second served by its plan), under
+         * the default, then the custom filter, then the default again */
+        for (int pass = 0; pass < 3; pass++) {
+            const field_filter *f = pass == 1 ? custom : (pass == 0 ? NULL : deflt);
+            for (size_t i = 0; i < n; i++) {
+                for (int rep = 0; rep < 2; rep++) {
+                    unsigned sk_want, sk_got;
+                    int rc_want, rc_got;
+                    parse_one(NULL, kind, in[i], f, &want, &sk_want, &rc_want);
+                    parse_one(plan, kind, in[i], f, &got, &sk_got, &rc_got);
+                    assert_int_equal(rc_got, rc_want);
+                    assert_int_equal(sk_got, sk_want);
+                    assert_int_equal(got.len, want.len);
+                    if (want.len)
+                        assert_memory_equal(got.data, want.data, want.len);
+                }
+            }
+        }
+        proc_net_snmp_plan_free(plan);
+    }
+    /* this machine's own files, if any */
+    static const char *const real[3] = {"/proc/net/netstat", "/proc/net/snmp", "/proc/net/snmp6"};
+    for (int i = 0; i < 3; i++) {
+        vg_buf file = VG_BUF_INIT;
+        if (vg_buf_read_file(&file, real[i], 1 << 20) != 0) {
+            vg_buf_release(&file);
+            continue;
+        }
+        proc_net_snmp_plan *plan = proc_net_snmp_plan_new();
+        for (int rep = 0; rep < 3; rep++) {
+            unsigned sk_want, sk_got;
+            int rc_want, rc_got;
+            parse_one(NULL, i == 2, file.data, NULL, &want, &sk_want, &rc_want);
+            parse_one(plan, i == 2, file.data, NULL, &got, &sk_got, &rc_got);
+            assert_int_equal(rc_got, rc_want);
+            assert_int_equal(sk_got, sk_want);
+            assert_int_equal(got.len, want.len);
+            assert_memory_equal(got.data, want.data, want.len);
+        }
+        proc_net_snmp_plan_free(plan);
+        vg_buf_release(&file);
+    }
+    vg_buf_release(&want);
+    vg_buf_release(&got);
+    field_filter_free(custom);
+    field_filter_free(deflt);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -249,6 +395,7 @@ int main(void)
         cmocka_unit_test(test_snmp6),
         cmocka_unit_test(test_default_matches_regex),
         cmocka_unit_test(test_collect),
+        cmocka_unit_test(test_plan_matches_plain),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
