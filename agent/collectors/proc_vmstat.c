@@ -2,11 +2,13 @@
  * proc_vmstat.c - the `vmstat` collector (node_exporter compatible).
  *
  * The field filter runs before the number is parsed, so the ~200 fields a
- * default scrape drops cost a prefix check each.
+ * default scrape drops cost a prefix check each; and the collector keeps a
+ * plan (see "plans") so a scrape only compares the names.
  */
 #include "proc_vmstat.h"
 
 #include <errno.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -86,6 +88,201 @@ int proc_vmstat_parse(const char *buf, size_t len, const field_filter *filter, v
     return shaped ? added : -EINVAL;
 }
 
+/* ---------- plans ---------- */
+
+/*
+ * /proc/vmstat lists the same names in the same order while the kernel
+ * runs, and the filter changes only on a reload: which lines are selected,
+ * and their series names and help, are kept as a plan. A scrape checks each
+ * line's name against the plan and takes the selected values; a file or
+ * filter it does not fit (or any line the full parse would skip) is parsed
+ * the full way, which also makes a new plan.
+ */
+typedef struct plan_line {
+    uint32_t off, len;     /* the name, in text */
+    int32_t field;         /* index into fields, or -1: not selected */
+} plan_line;
+
+typedef struct plan_field {
+    uint32_t name, help;   /* offsets in strs */
+} plan_field;
+
+struct proc_vmstat_plan {
+    bool valid;
+    char *pattern;         /* the filter's pattern it was made for; NULL: default */
+    vg_buf text;
+    vg_buf strs;
+    plan_line *lines;
+    size_t nlines, lines_cap;
+    plan_field *fields;
+    size_t nfields, fields_cap;
+};
+
+#define PLAN_FIELDS_MAX 512
+
+proc_vmstat_plan *proc_vmstat_plan_new(void)
+{
+    proc_vmstat_plan *p = calloc(1, sizeof *p);
+    if (p) {
+        vg_buf_init(&p->text);
+        vg_buf_init(&p->strs);
+    }
+    return p;
+}
+
+void proc_vmstat_plan_free(proc_vmstat_plan *p)
+{
+    if (!p)
+        return;
+    free(p->pattern);
+    vg_buf_release(&p->text);
+    vg_buf_release(&p->strs);
+    free(p->lines);
+    free(p->fields);
+    free(p);
+}
+
+static const char *filter_pattern(const field_filter *f) { return f ? f->pattern : NULL; }
+
+static bool plan_fits(const proc_vmstat_plan *p, const field_filter *filter)
+{
+    const char *pat = filter_pattern(filter);
+    return p->valid && (pat == p->pattern || (pat && p->pattern && strcmp(pat, p->pattern) == 0));
+}
+
+static void plan_build(proc_vmstat_plan *p, const char *buf, size_t len,
+                       const field_filter *filter)
+{
+    p->valid = false;
+    p->nlines = p->nfields = 0;
+    vg_buf_reset(&p->text);
+    vg_buf_reset(&p->strs);
+    free(p->pattern);
+    p->pattern = NULL;
+    const char *pat = filter_pattern(filter);
+    if (pat && !(p->pattern = strdup(pat)))
+        return;
+    vg_lines it;
+    vg_slice line;
+    vg_lines_init(&it, buf, len);
+    size_t pl = sizeof VMSTAT_PREFIX - 1;
+    while (vg_lines_next(&it, &line)) {
+        vg_slice f[3];
+        char name[160];
+        if (vg_fields(line, f, 3) != 2 || f[0].p != line.p || !vmstat_name_ok(f[0]) ||
+            f[0].n + pl >= sizeof name)
+            return; /* a line the full parse skips, or indented: no plan */
+        if (p->nlines == p->lines_cap) {
+            size_t ncap = p->lines_cap ? p->lines_cap * 2 : 256;
+            plan_line *nl = realloc(p->lines, ncap * sizeof *nl);
+            if (!nl)
+                return;
+            p->lines = nl;
+            p->lines_cap = ncap;
+        }
+        plan_line *l = &p->lines[p->nlines++];
+        l->off = (uint32_t)p->text.len;
+        l->len = (uint32_t)f[0].n;
+        l->field = -1;
+        if (vg_buf_append(&p->text, f[0].p, f[0].n))
+            return;
+        memcpy(name, VMSTAT_PREFIX, pl);
+        vg_slice_copy(f[0], name + pl, sizeof name - pl);
+        const char *field = name + pl;
+        if (filter ? !field_filter_match(filter, field) : !proc_vmstat_default_match(field))
+            continue;
+        if (p->nfields == p->fields_cap) {
+            if (p->fields_cap >= PLAN_FIELDS_MAX)
+                return;
+            size_t ncap = p->fields_cap ? p->fields_cap * 2 : 32;
+            plan_field *nf = realloc(p->fields, ncap * sizeof *nf);
+            if (!nf)
+                return;
+            p->fields = nf;
+            p->fields_cap = ncap;
+        }
+        char help[200];
+        snprintf(help, sizeof help, "/proc/vmstat information field %s.", field);
+        plan_field *pf = &p->fields[p->nfields];
+        pf->name = (uint32_t)p->strs.len;
+        if (vg_buf_append(&p->strs, name, strlen(name) + 1))
+            return;
+        pf->help = (uint32_t)p->strs.len;
+        if (vg_buf_append(&p->strs, help, strlen(help) + 1))
+            return;
+        l->field = (int32_t)p->nfields++;
+    }
+    p->valid = p->nlines > 0;
+}
+
+static bool is_blank(char c) { return c == ' ' || c == '\t' || c == '\r' || c == '\n'; }
+
+/* The planned parse: -EAGAIN when buf does not fit the plan. */
+static int plan_apply(const proc_vmstat_plan *p, const char *buf, size_t len, vg_scrape *s,
+                      unsigned *skipped)
+{
+    vg_slice vals[PLAN_FIELDS_MAX];
+    vg_lines it;
+    vg_slice line;
+    vg_lines_init(&it, buf, len);
+    for (size_t k = 0; k < p->nlines; k++) {
+        const plan_line *l = &p->lines[k];
+        if (!vg_lines_next(&it, &line) || line.n <= l->len ||
+            memcmp(line.p, p->text.data + l->off, l->len) != 0 || !is_blank(line.p[l->len]))
+            return -EAGAIN;
+        /* exactly one more field: the value */
+        size_t i = l->len;
+        while (i < line.n && is_blank(line.p[i]))
+            i++;
+        size_t st = i;
+        while (i < line.n && !is_blank(line.p[i]))
+            i++;
+        size_t en = i;
+        while (i < line.n && is_blank(line.p[i]))
+            i++;
+        if (st == en || i != line.n)
+            return -EAGAIN;
+        if (l->field >= 0)
+            vals[l->field] = (vg_slice){line.p + st, en - st};
+    }
+    if (vg_lines_next(&it, &line))
+        return -EAGAIN;
+    int added = 0;
+    for (size_t i = 0; i < p->nfields; i++) {
+        double v;
+        uint64_t u;
+        int64_t iv;
+        if (vg_parse_u64(vals[i], &u) == 0)
+            v = (double)u;
+        else if (vg_parse_i64(vals[i], &iv) == 0)
+            v = (double)iv;
+        else {
+            (*skipped)++;
+            continue;
+        }
+        if (vg_scrape_add1(s, p->strs.data + p->fields[i].name, VG_MT_UNTYPED,
+                           p->strs.data + p->fields[i].help, v) == 0)
+            added++;
+        else
+            (*skipped)++;
+    }
+    return added;
+}
+
+int proc_vmstat_parse_planned(proc_vmstat_plan *plan, const char *buf, size_t len,
+                              const field_filter *filter, vg_scrape *s, unsigned *skipped)
+{
+    if (plan && plan_fits(plan, filter)) {
+        int rc = plan_apply(plan, buf, len, s, skipped);
+        if (rc != -EAGAIN)
+            return rc;
+    }
+    int rc = proc_vmstat_parse(buf, len, filter, s, skipped);
+    if (plan && rc >= 0)
+        plan_build(plan, buf, len, filter);
+    return rc;
+}
+
 /* ---------- collector ---------- */
 
 static const vg_opt_def vmstat_opts[] = {
@@ -99,22 +296,43 @@ static const char *vmstat_pattern(const agent_ctx *ctx)
     return ctx->cfg ? vg_config_str(ctx->cfg, VMSTAT_OPT) : NULL;
 }
 
+typedef struct vmstat_state {
+    field_filter *filter;
+    proc_vmstat_plan *plan;   /* NULL (no memory): parsed the full way */
+} vmstat_state;
+
+static void vmstat_release(void *state)
+{
+    vmstat_state *st = state;
+    if (!st)
+        return;
+    field_filter_free(st->filter);
+    proc_vmstat_plan_free(st->plan);
+    free(st);
+}
+
 static int vmstat_init(agent_ctx *ctx, void **state)
 {
-    field_filter *f;
-    int rc = field_filter_new(PROC_VMSTAT_FIELDS_DEFAULT, proc_vmstat_default_match, vmstat_pattern(ctx), &f);
+    vmstat_state *st = calloc(1, sizeof *st);
+    if (!st)
+        return -ENOMEM;
+    int rc = field_filter_new(PROC_VMSTAT_FIELDS_DEFAULT, proc_vmstat_default_match,
+                              vmstat_pattern(ctx), &st->filter);
     if (rc) {
         if (rc == -EINVAL)
             vg_log_error(ctx->log, "vmstat", "invalid field pattern", "option", VMSTAT_OPT);
+        free(st);
         return rc;
     }
-    *state = f;
+    st->plan = proc_vmstat_plan_new();
+    *state = st;
     return 0;
 }
 
 static int vmstat_collect(agent_ctx *ctx, void *state, vg_scrape *s)
 {
-    field_filter *f = state;
+    vmstat_state *st = state;
+    field_filter *f = st->filter;
     /* A reload may have changed the pattern; a bad one keeps the old filter. */
     if (field_filter_set(f, vmstat_pattern(ctx)))
         agent_ctx_parse_error(ctx, "vmstat", VMSTAT_OPT);
@@ -122,7 +340,8 @@ static int vmstat_collect(agent_ctx *ctx, void *state, vg_scrape *s)
     if (rc)
         return rc;
     unsigned skipped = 0;
-    rc = proc_vmstat_parse(ctx->scratch.data, ctx->scratch.len, f, s, &skipped);
+    rc = proc_vmstat_parse_planned(st->plan, ctx->scratch.data, ctx->scratch.len, f, s,
+                                   &skipped);
     for (unsigned i = 0; i < skipped; i++)
         agent_ctx_parse_error(ctx, "vmstat", "/proc/vmstat line");
     return rc < 0 ? rc : 0;
@@ -136,5 +355,5 @@ const agent_collector agent_collector_vmstat = {
     .nopts = sizeof vmstat_opts / sizeof vmstat_opts[0],
     .init = vmstat_init,
     .collect = vmstat_collect,
-    .release = field_filter_free,
+    .release = vmstat_release,
 };

@@ -27,6 +27,19 @@ bool proc_vmstat_default_match(const char *field);
 int proc_vmstat_parse(const char *buf, size_t len, const field_filter *filter, vg_scrape *s,
                       unsigned *skipped);
 
+/*
+ * A plan: the names /proc/vmstat lists and which of them a filter selects,
+ * kept between scrapes so a scrape only compares the names and takes the
+ * selected values. proc_vmstat_parse_planned gives exactly what
+ * proc_vmstat_parse gives; a buffer or filter the plan does not fit is
+ * parsed the full way and a new plan made. plan NULL: the plain parse.
+ */
+typedef struct proc_vmstat_plan proc_vmstat_plan;
+proc_vmstat_plan *proc_vmstat_plan_new(void);   /* NULL: no memory */
+void proc_vmstat_plan_free(proc_vmstat_plan *p);
+int proc_vmstat_parse_planned(proc_vmstat_plan *plan, const char *buf, size_t len,
+                              const field_filter *filter, vg_scrape *s, unsigned *skipped);
+
 extern const agent_collector agent_collector_vmstat;
 
 #endif

@@ -9,6 +9,7 @@
 
 #include "collectors/proc_vmstat.h"
 #include "vg_parse.h"
+#include "vg_prom.h"
 #include "proc_test_util.h"
 
 static void test_good(void **st)
@@ -141,6 +142,79 @@ static void test_collect(void **st)
     vg_scrape_free(s);
 }
 
+static void parse_one(proc_vmstat_plan *plan, const char *in, const field_filter *f,
+                      vg_buf *text, unsigned *skipped, int *rc)
+{
+    vg_scrape *s;
+    vg_scrape_new(&s);
+    *skipped = 0;
+    *rc = plan ? proc_vmstat_parse_planned(plan, in, strlen(in), f, s, skipped)
+               : proc_vmstat_parse(in, strlen(in), f, s, skipped);
+    vg_buf_reset(text);
+    assert_int_equal(vg_prom_encode(s, VG_PROM_TEXT, text), 0);
+    vg_scrape_free(s);
+}
+
+/* A kept plan must give exactly the plain parse's series and skip counts
+ * over scrapes whose names, values and filter change. */
+static void test_plan_matches_plain(void **st)
+{
+    static const char *const in[] = {
+        "nr_free_pages 10\npgpgin 20\npgfault 30\noom_kill 0\nnr_x -4\n",
+        "nr_free_pages 11\npgpgin 21\npgfault 31\noom_kill 1\nnr_x -5\n",
+        "nr_free_pages 11\npgpgin x21\npgfault 31\noom_kill 1\nnr_x -5\n",
+        "nr_free_pages 11\npgpgin 21 22\npgfault 31\noom_kill 1\nnr_x -5\n",
+        "nr_free_pages 11\npgpgin\npgfault 31\noom_kill 1\nnr_x -5\n",
+        "nr_free_pages 11\npgpgout 21\npgfault 31\noom_kill 1\nnr_x -5\n",
+        "nr_free_pages 11\npgpgin 21\npgfault 31\noom_kill 1\nnr_x -5\npswpin 3\n",
+        "nr_free_pages 11\npgpgin 21\npgfault 31\n",
+        "nr_free_pages 11\n  pgpgin 21\npgfault 31\n",
+        "nr_free_pages 11\npgpgin 21\t\npgfault 31\n",
+        "nr_free_pages 11\npgpgin 21\n\npgfault 31\n",
+        "pgpginx 1\n",
+        "",
+        "nr_free_pages 10\npgpgin 20\npgfault 30\noom_kill 0\nnr_x -4\n",
+    };
+    field_filter *custom, *deflt;
+    assert_int_equal(field_filter_new(PROC_VMSTAT_FIELDS_DEFAULT, proc_vmstat_default_match,
+                                      "^(nr_.*|pgpgin)$", &custom),
+                     0);
+    assert_int_equal(field_filter_new(PROC_VMSTAT_FIELDS_DEFAULT, proc_vmstat_default_match,
+                                      NULL, &deflt),
+                     0);
+    vg_buf want = VG_BUF_INIT, got = VG_BUF_INIT, file = VG_BUF_INIT;
+    proc_vmstat_plan *plan = proc_vmstat_plan_new();
+    assert_non_null(plan);
+    for (int pass = 0; pass < 3; pass++) {
+        const field_filter *f = pass == 1 ? custom : (pass == 0 ? NULL : deflt);
+        for (size_t i = 0; i <= sizeof in / sizeof in[0]; i++) {
+            const char *text = i < sizeof in / sizeof in[0] ? in[i] : NULL;
+            if (!text) { /* this machine's own file, if any */
+                if (vg_buf_read_file(&file, "/proc/vmstat", 1 << 20) != 0)
+                    continue;
+                text = file.data;
+            }
+            for (int rep = 0; rep < 2; rep++) {
+                unsigned sk_want, sk_got;
+                int rc_want, rc_got;
+                parse_one(NULL, text, f, &want, &sk_want, &rc_want);
+                parse_one(plan, text, f, &got, &sk_got, &rc_got);
+                assert_int_equal(rc_got, rc_want);
+                assert_int_equal(sk_got, sk_want);
+                assert_int_equal(got.len, want.len);
+                if (want.len)
+                    assert_memory_equal(got.data, want.data, want.len);
+            }
+        }
+    }
+    proc_vmstat_plan_free(plan);
+    vg_buf_release(&want);
+    vg_buf_release(&got);
+    vg_buf_release(&file);
+    field_filter_free(custom);
+    field_filter_free(deflt);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -149,6 +223,7 @@ int main(void)
         cmocka_unit_test(test_default_matches_regex),
         cmocka_unit_test(test_custom_filter),
         cmocka_unit_test(test_collect),
+        cmocka_unit_test(test_plan_matches_plain),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
