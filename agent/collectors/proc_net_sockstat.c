@@ -26,12 +26,31 @@ static bool proto_ok(vg_slice p)
     return p.n > 0 && p.n < 64;
 }
 
+/* Append the n bytes at p to dst (cap bytes) at *len, keeping a NUL. */
+static void put(char *dst, size_t cap, size_t *len, const char *p, size_t n)
+{
+    if (*len + n >= cap)
+        n = *len < cap ? cap - 1 - *len : 0;
+    memcpy(dst + *len, p, n);
+    *len += n;
+    dst[*len] = '\0';
+}
+
+/* Name and help put together with memcpy: snprintf cost more than the
+ * parse for the dozen sockstat values. proto is checked (< 64 bytes). */
 static void ss_add(vg_scrape *s, vg_slice proto, const char *key, double v)
 {
-    char name[128], help[160], p[64];
-    vg_slice_copy(proto, p, sizeof p);
-    snprintf(name, sizeof name, "node_sockstat_%s_%s", p, key);
-    snprintf(help, sizeof help, "Number of %s sockets in state %s.", p, key);
+    char name[128], help[160];
+    size_t kl = strlen(key), n = 0, h = 0;
+    put(name, sizeof name, &n, "node_sockstat_", 14);
+    put(name, sizeof name, &n, proto.p, proto.n);
+    put(name, sizeof name, &n, "_", 1);
+    put(name, sizeof name, &n, key, kl);
+    put(help, sizeof help, &h, "Number of ", 10);
+    put(help, sizeof help, &h, proto.p, proto.n);
+    put(help, sizeof help, &h, " sockets in state ", 18);
+    put(help, sizeof help, &h, key, kl);
+    put(help, sizeof help, &h, ".", 1);
     vg_scrape_add1(s, name, VG_MT_GAUGE, help, v);
 }
 
