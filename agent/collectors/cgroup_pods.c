@@ -193,8 +193,10 @@ typedef struct pod {
     cgroup_files files;
     kid *kids;
     size_t nkids;
+    uint64_t net_pid;           /* the process whose network namespace was checked */
     bool start_ok;
     bool spec_ok;
+    bool net_host;              /* net_pid is in the host's namespace (hostNetwork) */
 } pod;
 
 /* Sorted list of names kept in one growing buffer. */
@@ -997,21 +999,29 @@ static void emit_stats(agent_ctx *ctx, pods_state *s, const cgroup_stats *st, co
         emit(s, F_START_TIME, start, l, NULL);
 }
 
-/* Network of the pod: one process's namespace, unless it is the host's. */
-static void emit_network(agent_ctx *ctx, pods_state *s, uint64_t pid, const labels *l)
+/*
+ * Network of the pod: one process's namespace, unless it is the host's.
+ * Whether it is the host's is checked once per process (a process does not
+ * change namespace; a new sandbox has a new pid).
+ */
+static void emit_network(agent_ctx *ctx, pods_state *s, pod *p, uint64_t pid, const labels *l)
 {
     if (!s->host_netns_ok || pid == 0)
         return;
     /* relative to the proc root's descriptor: its path is not walked per pod */
     char rel[64], path[4096], ns[64];
-    snprintf(rel, sizeof rel, "/%llu/ns/net", (unsigned long long)pid);
-    if (s->proc_fd < 0 && agent_path(ctx, AGENT_ROOT_PROC, rel, path, sizeof path))
-        return;
-    ssize_t n = readlinkat(s->proc_fd, s->proc_fd < 0 ? path : rel + 1, ns, sizeof ns - 1);
-    if (n <= 0)
-        return; /* the process exited: normal */
-    ns[n] = '\0';
-    if (strcmp(ns, s->host_netns) == 0)
+    if (pid != p->net_pid) {
+        snprintf(rel, sizeof rel, "/%llu/ns/net", (unsigned long long)pid);
+        if (s->proc_fd < 0 && agent_path(ctx, AGENT_ROOT_PROC, rel, path, sizeof path))
+            return;
+        ssize_t n = readlinkat(s->proc_fd, s->proc_fd < 0 ? path : rel + 1, ns, sizeof ns - 1);
+        if (n <= 0)
+            return; /* the process exited: normal */
+        ns[n] = '\0';
+        p->net_pid = pid;
+        p->net_host = strcmp(ns, s->host_netns) == 0;
+    }
+    if (p->net_host)
         return; /* hostNetwork pod: its interfaces are the node's */
     snprintf(rel, sizeof rel, "/%llu/net/dev", (unsigned long long)pid);
     if (s->proc_fd < 0 && agent_path(ctx, AGENT_ROOT_PROC, rel, path, sizeof path))
@@ -1272,7 +1282,7 @@ static void read_pod(agent_ctx *ctx, const pods_state *s, pod_io *io, pod *p, po
 }
 
 /* Add what read_pod found to the scrape (collection thread only). */
-static void emit_pod(agent_ctx *ctx, pods_state *s, const pod *p, const pod_read *r)
+static void emit_pod(agent_ctx *ctx, pods_state *s, pod *p, const pod_read *r)
 {
     if (!r->ok)
         return;
@@ -1289,13 +1299,23 @@ static void emit_pod(agent_ctx *ctx, pods_state *s, const pod *p, const pod_read
             s->pl_vals[i] = vg_scrape_intern(s->cur, s->pl_vals[i]);
         podl = s->pl_vals;
     }
-    char id[CGROUP_MOUNT_PATH_MAX + REL_MAX];
+    /* id: the pod's path, '/', the child's name (built without printf) */
+    char id[REL_MAX + 512];
+    size_t rl = strlen(p->rel);
+    if (rl >= REL_MAX)
+        rl = REL_MAX - 1; /* paths that long were not listed */
+    memcpy(id, p->rel, rl);
+    id[rl++] = '/';
     for (size_t i = 0; i < r->nk; i++) {
         if (!r->kok[i])
             continue;
         const kid *k = &p->kids[i];
         bool known = k->names_state == 1;
-        snprintf(id, sizeof id, "%s/%s", p->rel, k->name);
+        size_t nl = strlen(k->name);
+        if (rl + nl >= sizeof id)
+            nl = sizeof id - rl - 1; /* names are at most 255 bytes */
+        memcpy(id + rl, k->name, nl);
+        id[rl + nl] = '\0';
         labels l = {known ? k->info.container : "", id, known ? k->info.image : "",
                     known ? k->info.name : "", pod_ns, pod_name, podl};
         emit_stats(ctx, s, &r->kst[i], &l, k->start_ok, k->start);
@@ -1311,7 +1331,7 @@ static void emit_pod(agent_ctx *ctx, pods_state *s, const pod *p, const pod_read
         if (CGS_HAS(st, CGS_MEM_WORKING_SET))
             emit(s, F_POD_MEM_WS, (double)st->mem_working_set, &l, NULL);
     }
-    emit_network(ctx, s, r->net_pid, &l);
+    emit_network(ctx, s, p, r->net_pid, &l);
 }
 
 typedef struct helper_job {

@@ -377,6 +377,44 @@ static void test_v2_bad_files_and_unknown_names(void **state)
     fixture_teardown(&fx);
 }
 
+/*
+ * The pod's network namespace is looked up once per sandbox process: the
+ * second scrape does not read the link again; a new sandbox process (a
+ * new pid) is looked up again.
+ */
+static void test_pod_netns_once_per_process(void **state)
+{
+    (void)state;
+    fixture fx;
+    assert_int_equal(fixture_setup(&fx, NULL), 0);
+    build_v2(fx.root);
+    assert_int_equal(agent_collector_pods.init(&fx.ctx, &fx.state), 0);
+    vg_scrape *s;
+    assert_int_equal(vg_scrape_new(&s), 0);
+    const char *net[] = {"interface", "eth0"};
+    assert_int_equal(scrape(&fx, s), 0);
+    assert_true(find_value(s, "container_network_receive_bytes_total", net, 2, NULL, NULL));
+    /* the same process: its namespace is not read again */
+    char p[512];
+    snprintf(p, sizeof p, "%s/proc/100/ns/net", fx.root);
+    assert_int_equal(unlink(p), 0);
+    assert_int_equal(symlink("net:[4026531840]", p), 0);
+    assert_int_equal(scrape(&fx, s), 0);
+    assert_true(find_value(s, "container_network_receive_bytes_total", net, 2, NULL, NULL));
+    /* a new sandbox process, in the host's namespace: no network series */
+    put(fx.root, V2CG "/cri-containerd-" SID ".scope/cgroup.procs", "103\n");
+    put(fx.root, "proc/103/net/dev", "Inter-|   Receive\n face |bytes\n"
+                                     "  eth0: 1 1 0 0 0 0 0 0 1 1 0 0 0 0 0 0\n");
+    snprintf(p, sizeof p, "%s/proc/103/ns", fx.root);
+    mkdir(p, 0755);
+    snprintf(p, sizeof p, "%s/proc/103/ns/net", fx.root);
+    assert_int_equal(symlink("net:[4026531840]", p), 0);
+    assert_int_equal(scrape(&fx, s), 0);
+    assert_null(vg_scrape_find(s, "container_network_receive_bytes_total"));
+    vg_scrape_free(s);
+    fixture_teardown(&fx);
+}
+
 static void test_no_pods(void **state)
 {
     (void)state;
@@ -795,6 +833,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_v2_containerd),
         cmocka_unit_test(test_v2_bad_files_and_unknown_names),
+        cmocka_unit_test(test_pod_netns_once_per_process),
         cmocka_unit_test(test_no_pods),
         cmocka_unit_test(test_v1_crio),
         cmocka_unit_test(test_v1_cfs_only_with_quota),
