@@ -196,7 +196,13 @@ static int nd_nohandler(void *ud, const char *dev, uint64_t *out)
 {
     nd_state *st = ud;
     char rel[ND_NAME_MAX + 48], path[4096], buf[32];
-    snprintf(rel, sizeof rel, "/class/net/%s/statistics/rx_nohandler", dev);
+    static const char pre[] = "/class/net/", post[] = "/statistics/rx_nohandler";
+    size_t dl = strlen(dev);
+    if (dl >= ND_NAME_MAX)
+        return -ENAMETOOLONG;
+    memcpy(rel, pre, sizeof pre - 1);
+    memcpy(rel + sizeof pre - 1, dev, dl);
+    memcpy(rel + sizeof pre - 1 + dl, post, sizeof post);
     int rc = agent_path(st->ctx, AGENT_ROOT_SYS, rel, path, sizeof path);
     if (rc)
         return rc;
