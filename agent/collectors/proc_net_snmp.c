@@ -570,8 +570,8 @@ static void plan_build_snmp6(proc_net_snmp_plan *p, const char *buf, size_t len,
     vg_lines_init(&it, buf, len);
     while (vg_lines_next(&it, &line)) {
         vg_slice f[3];
-        if (vg_fields(line, f, 3) != 2)
-            return;
+        if (vg_fields(line, f, 3) != 2 || f[0].p != line.p)
+            return; /* indented: the full parse serves it */
         plan_line *l = plan_add_line(p, f[0]);
         if (!l)
             return;
@@ -591,6 +591,8 @@ static void plan_build_snmp6(proc_net_snmp_plan *p, const char *buf, size_t len,
         p->valid |= p->lines[k].ntok != 0;
 }
 
+static bool is_blank(char c) { return c == ' ' || c == '\t' || c == '\r' || c == '\n'; }
+
 static int plan_apply_snmp6(const proc_net_snmp_plan *p, const char *buf, size_t len,
                             vg_scrape *s, unsigned *skipped)
 {
@@ -602,12 +604,24 @@ static int plan_apply_snmp6(const proc_net_snmp_plan *p, const char *buf, size_t
     vg_lines_init(&it, buf, len);
     for (size_t k = 0; k < p->nlines; k++) {
         const plan_line *l = &p->lines[k];
-        vg_slice f[3];
-        if (!vg_lines_next(&it, &line) || vg_fields(line, f, 3) != 2 || f[0].n != l->len ||
-            memcmp(f[0].p, p->text.data + l->off, l->len) != 0)
+        /* the planned name at the line's start, then exactly one field (as
+         * vg_fields would split it: blanks are space, tab, CR) */
+        if (!vg_lines_next(&it, &line) || line.n <= l->len ||
+            memcmp(line.p, p->text.data + l->off, l->len) != 0 || !is_blank(line.p[l->len]))
+            return -EAGAIN;
+        size_t i = l->len;
+        while (i < line.n && is_blank(line.p[i]))
+            i++;
+        size_t st = i;
+        while (i < line.n && !is_blank(line.p[i]))
+            i++;
+        size_t en = i;
+        while (i < line.n && is_blank(line.p[i]))
+            i++;
+        if (st == en || i != line.n)
             return -EAGAIN;
         if (l->nsel)
-            vals[nv++] = f[1];
+            vals[nv++] = (vg_slice){line.p + st, en - st};
         bad += l->bad;
     }
     if (vg_lines_next(&it, &line))

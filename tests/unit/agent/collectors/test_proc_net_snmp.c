@@ -323,6 +323,12 @@ static void test_plan_matches_plain(void **st)
         "Ip6InReceives 11\nIp6InOctets 21\nIcmp6InMsgs 4\nUdp6InErrors 2\n",
         "NoSix 1\n",
         "Ip6InReceives 11\nIp6InOctets 21\nIcmp6InMsgs 4\nUdp6InErrors 2\n",
+        "Ip6InReceives 11\n  Ip6InOctets 21\nIcmp6InMsgs 4\nUdp6InErrors 2\n",
+        "Ip6InReceives 11\nIp6InOctets\t21 \r\nIcmp6InMsgs 4\nUdp6InErrors 2\n",
+        "Ip6InReceives 11\nIp6InOctets\nIcmp6InMsgs 4\nUdp6InErrors 2\n",
+        "Ip6InReceives 11\nIp6InOctetsX 21\nIcmp6InMsgs 4\nUdp6InErrors 2\n",
+        "Ip6InReceives 11\nIp6InOctets 21\nIcmp6InMsgs 4\nUdp6InErrors 2\n\n",
+        "Ip6InReceives 11\nIp6InOctets 21\nIcmp6InMsgs 4\nUdp6InErrors 2\n",
     };
     field_filter *custom;
     assert_int_equal(field_filter_new(PROC_NET_SNMP_FIELDS_DEFAULT, proc_net_snmp_default_match,
