@@ -12,7 +12,11 @@
 #     several MB of text and sending it);
 #   - agent CPU per scrape (utime+stime over the run / scrapes): steadier
 #     than wall times on a busy machine;
-#   - series and bytes per scrape, agent peak RSS (VmHWM) after all scrapes.
+#   - series and bytes per scrape, agent peak RSS (VmHWM) after all scrapes;
+#   - agent peak RSS once /readyz answers (the first collection done, no
+#     scrape answered yet): the collector's and the scrape model's memory
+#     without the HTTP side, whose share of the peak grows when curl reads
+#     slower than the agent encodes (a busy machine).
 # Each tree runs three times: default (every cgroup file opened, read,
 # closed each scrape; two reading threads), with --collector.pods.threads=1,
 # and with --collector.pods.max-open-files (files kept open and re-read in
@@ -55,7 +59,12 @@ bench_tree() { # bench_tree LABEL TREE [extra agent args...]
         --path.sysfs="$tree/sys" --path.procfs="$tree/proc" --path.rootfs="$tree/root" \
         --log.level=warn "$@" 2>"$WORK/agent.err" &
     APID=$!
-    local up=0
+    local up=0 hwm0=
+    for _ in $(seq 1 100); do
+        [ "$(curl -s -o /dev/null -w '%{http_code}' "http://127.0.0.1:$p/readyz")" = 200 ] && {
+            hwm0=$(awk '/VmHWM/ {printf "%.1f", $2/1024}' "/proc/$APID/status"); break; }
+        sleep 0.1
+    done
     for _ in $(seq 1 100); do
         curl -sf -o /dev/null "http://127.0.0.1:$p/metrics" && { up=1; break; }
         sleep 0.1
@@ -81,8 +90,8 @@ bench_tree() { # bench_tree LABEL TREE [extra agent args...]
     APID=
     read -r cmed cp90 < <(stats "$WORK/coll")
     read -r wmed wp90 < <(stats "$WORK/wall")
-    printf '| %s | %s | %s / %s | %s / %s | %s | %s | %s |\n' "$label" "$series" "$cmed" "$cp90" \
-        "$wmed" "$wp90" "$cpums" "$(awk -v b="$bytes" 'BEGIN{printf "%.1f MB", b/1e6}')" "$hwm"
+    printf '| %s | %s | %s / %s | %s / %s | %s | %s | %s | %s |\n' "$label" "$series" "$cmed" "$cp90" \
+        "$wmed" "$wp90" "$cpums" "$(awk -v b="$bytes" 'BEGIN{printf "%.1f MB", b/1e6}')" "$hwm" "${hwm0:-?}"
 }
 
 GEN=$REPO/tests/fixtures/gen_pod_tree.py
@@ -94,8 +103,8 @@ echo "Times in ms (median / p90). Targets: 110 pods <= 5 ms, 500 pods <= 20 ms, 
 echo
 echo "Load average at start: $(cut -d' ' -f1-3 /proc/loadavg)."
 echo
-echo '| tree | series | collector ms | scrape ms | agent CPU ms/scrape | body | peak RSS MiB |'
-echo '|---|---|---|---|---|---|---|'
+echo '| tree | series | collector ms | scrape ms | agent CPU ms/scrape | body | peak RSS MiB | RSS after 1st collection MiB |'
+echo '|---|---|---|---|---|---|---|---|'
 bench_tree "110 pods x 3 ctrs, v2 systemd containerd" "$WORK/v2-110"
 bench_tree "same, threads=1" "$WORK/v2-110" --collector.pods.threads=1
 bench_tree "same, max-open-files=100000" "$WORK/v2-110" --collector.pods.max-open-files=100000
