@@ -68,15 +68,6 @@ static void *arena_alloc(arena *a, size_t n)
     return p;
 }
 
-static char *arena_strdup(arena *a, const char *s)
-{
-    size_t n = strlen(s) + 1;
-    char *p = arena_alloc(a, n);
-    if (p)
-        memcpy(p, s, n);
-    return p;
-}
-
 static void arena_reset(arena *a)
 {
     a->cur = a->head;
@@ -172,6 +163,37 @@ typedef struct tuple_meta {
     bool overflow;              /* further series of this tuple: series table */
 } tuple_meta;
 
+/*
+ * Family directory. What a family is - name, type, help, label names - is
+ * kept across resets in its meta (validated once, strings copied once),
+ * since a scrape declares the same families as the last one: declaring a
+ * known family again compares it with its meta and allocates only the
+ * per-scrape part. A slot's family is this scrape's when its gen matches.
+ * A family declared with another help or label set replaces its meta (the
+ * old one's memory stays in dir_ar until the directory is rebuilt, at a
+ * reset, when such waste or families no longer declared pile up).
+ */
+typedef struct fam_meta {
+    uint64_t hash;
+    size_t name_len;
+    const char *name;
+    const char *help;
+    vg_mtype type;
+    size_t nlabels;
+    const char **label_names;
+} fam_meta;
+
+typedef struct fam_slot {
+    uint32_t gen;             /* scrape gen in which fam is live */
+    const fam_meta *meta;     /* NULL: empty slot */
+    vg_family *fam;
+} fam_slot;
+
+/* Rebuild the directory at a reset past these (families never declared
+ * again, replaced metas): it only ever grows otherwise. */
+#define DIR_REPLACED_MAX 1024u
+#define DIR_SLACK 4096u
+
 /* Direct-mapped memo of caller pointer -> interned copy: collectors pass
  * the same buffers for many series in a row. Checked with strcmp, so a
  * buffer reused for another value only misses. */
@@ -184,10 +206,12 @@ typedef struct recent {
 struct vg_scrape {
     arena ar;
     uint32_t gen;             /* bumped on reset; slots from older gens are empty */
-    vg_family **fams;         /* open addressing by name hash */
-    uint32_t *fam_gen;
-    size_t fam_cap;
-    size_t nfams;
+    fam_slot *dir;            /* family directory, open addressing by name hash */
+    size_t dir_cap;
+    size_t ndir;              /* slots holding a meta */
+    arena dir_ar;             /* metas and their strings; kept across resets */
+    size_t dir_replaced;      /* metas replaced (their memory is lost until a rebuild) */
+    size_t nfams;             /* families declared in this scrape */
     series_slot *series;
     size_t series_cap;
     size_t nseries;
@@ -263,8 +287,8 @@ void vg_scrape_free(vg_scrape *s)
     if (!s)
         return;
     arena_free(&s->ar);
-    free(s->fams);
-    free(s->fam_gen);
+    arena_free(&s->dir_ar);
+    free(s->dir);
     free(s->series);
     free(s->strs);
     free(s->tuples);
@@ -273,13 +297,17 @@ void vg_scrape_free(vg_scrape *s)
     free(s);
 }
 
+static void dir_clear(vg_scrape *s);
+
 void vg_scrape_reset(vg_scrape *s)
 {
     arena_reset(&s->ar);
+    if (s->dir_replaced > DIR_REPLACED_MAX || s->ndir > 4 * s->nfams + DIR_SLACK)
+        dir_clear(s);
     if (++s->gen == 0) {
         /* 2^32 scrapes: stale stamps could match again, clear them once */
-        if (s->fam_cap)
-            memset(s->fam_gen, 0, s->fam_cap * sizeof *s->fam_gen);
+        for (size_t i = 0; i < s->dir_cap; i++)
+            s->dir[i].gen = 0;
         if (s->series_cap)
             memset(s->series, 0, s->series_cap * sizeof *s->series);
         if (s->strs_cap)
@@ -337,51 +365,50 @@ bool vg_label_name_valid(const char *name)
     return name_check(name, LABEL_FIRST, LABEL_NEXT) != 0 && !(name[0] == '_' && name[1] == '_');
 }
 
-static int fam_table_grow(vg_scrape *s)
+/* Forget every meta (no family of the current scrape may be live). */
+static void dir_clear(vg_scrape *s)
 {
-    size_t ncap = s->fam_cap ? s->fam_cap * 2 : 256;
-    vg_family **nf = calloc(ncap, sizeof *nf);
-    uint32_t *ng = calloc(ncap, sizeof *ng);
-    if (!nf || !ng) {
-        free(nf);
-        free(ng);
-        return -ENOMEM;
-    }
-    for (size_t i = 0; i < s->fam_cap; i++) {
-        if (s->fam_gen[i] != s->gen)
-            continue;
-        vg_family *f = s->fams[i];
-        size_t j = f->hash & (ncap - 1);
-        while (ng[j] == s->gen)
-            j = (j + 1) & (ncap - 1);
-        nf[j] = f;
-        ng[j] = s->gen;
-    }
-    free(s->fams);
-    free(s->fam_gen);
-    s->fams = nf;
-    s->fam_gen = ng;
-    s->fam_cap = ncap;
+    arena_free(&s->dir_ar);
+    if (s->dir_cap)
+        memset(s->dir, 0, s->dir_cap * sizeof *s->dir);
+    s->ndir = 0;
+    s->dir_replaced = 0;
     s->order_n = 0;
+}
+
+static int dir_grow(vg_scrape *s)
+{
+    size_t ncap = s->dir_cap ? s->dir_cap * 2 : 512;
+    fam_slot *nd = calloc(ncap, sizeof *nd);
+    if (!nd)
+        return -ENOMEM;
+    for (size_t i = 0; i < s->dir_cap; i++) {
+        if (!s->dir[i].meta)
+            continue;
+        size_t j = s->dir[i].meta->hash & (ncap - 1);
+        while (nd[j].meta)
+            j = (j + 1) & (ncap - 1);
+        nd[j] = s->dir[i];
+    }
+    free(s->dir);
+    s->dir = nd;
+    s->dir_cap = ncap;
+    s->order_n = 0; /* kept as slots */
     return 0;
 }
 
-/* The family named name (len bytes, hash h), or NULL and *slot its free slot. */
-static vg_family *fam_lookup(const vg_scrape *s, const char *name, size_t len, uint64_t h,
-                             size_t *slot)
+/* The slot for name (len bytes, hash h): its own, or the empty one where it
+ * would go. NULL only before the first growth. */
+static fam_slot *dir_find(const vg_scrape *s, const char *name, size_t len, uint64_t h)
 {
-    if (!s->fam_cap)
+    if (!s->dir_cap)
         return NULL;
-    size_t j = h & (s->fam_cap - 1);
-    while (s->fam_gen[j] == s->gen) {
-        const vg_family *f = s->fams[j];
-        if (f->hash == h && f->name_len == len && memcmp(f->name, name, len) == 0)
-            return s->fams[j];
-        j = (j + 1) & (s->fam_cap - 1);
+    size_t j = h & (s->dir_cap - 1);
+    for (;; j = (j + 1) & (s->dir_cap - 1)) {
+        const fam_meta *m = s->dir[j].meta;
+        if (!m || (m->hash == h && m->name_len == len && memcmp(m->name, name, len) == 0))
+            return &s->dir[j];
     }
-    if (slot)
-        *slot = j;
-    return NULL;
 }
 
 static char *arena_memdup(arena *a, const char *p, size_t n)
@@ -394,51 +421,116 @@ static char *arena_memdup(arena *a, const char *p, size_t n)
     return d;
 }
 
+/* Whether a declaration is the one meta m records. */
+static bool meta_same(const fam_meta *m, vg_mtype type, const char *help, size_t nlabels,
+                      const char *const *label_names)
+{
+    if (m->type != type || m->nlabels != nlabels || strcmp(m->help, help) != 0)
+        return false;
+    for (size_t i = 0; i < nlabels; i++)
+        if (strcmp(m->label_names[i], label_names[i]) != 0)
+            return false;
+    return true;
+}
+
+/* The full checks of a declaration not known yet (name already checked). */
+static bool labels_valid(vg_mtype type, size_t nlabels, const char *const *label_names)
+{
+    for (size_t i = 0; i < nlabels; i++) {
+        if (!vg_label_name_valid(label_names[i]) ||
+            (type == VG_MT_HISTOGRAM && strcmp(label_names[i], "le") == 0))
+            return false;
+        for (size_t j = 0; j < i; j++)
+            if (strcmp(label_names[i], label_names[j]) == 0)
+                return false;
+    }
+    return true;
+}
+
+static const fam_meta *meta_new(vg_scrape *s, const char *name, size_t len, uint64_t h,
+                                vg_mtype type, const char *help, size_t nlabels,
+                                const char *const *label_names)
+{
+    arena *a = &s->dir_ar;
+    fam_meta *m = arena_alloc(a, sizeof *m);
+    if (!m)
+        return NULL;
+    m->hash = h;
+    m->name_len = len;
+    m->type = type;
+    m->nlabels = nlabels;
+    m->name = arena_memdup(a, name, len);
+    m->help = arena_memdup(a, help, strlen(help));
+    m->label_names = NULL;
+    if (nlabels) {
+        m->label_names = arena_alloc(a, nlabels * sizeof(char *));
+        if (!m->label_names)
+            return NULL;
+        for (size_t i = 0; i < nlabels; i++)
+            if (!(m->label_names[i] = arena_memdup(a, label_names[i], strlen(label_names[i]))))
+                return NULL;
+    }
+    return m->name && m->help ? m : NULL;
+}
+
 vg_family *vg_scrape_family(vg_scrape *s, const char *name, vg_mtype type,
                             const char *help, size_t nlabels,
                             const char *const *label_names)
 {
     if (!s)
         return NULL;
-    size_t len = name_check(name, NAME_FIRST, NAME_NEXT);
-    if (!len || nlabels > VG_MAX_LABELS || (nlabels && !label_names) ||
+    if (!name || nlabels > VG_MAX_LABELS || (nlabels && !label_names) ||
         (unsigned)type > VG_MT_UNTYPED) {
         s->stats.invalid++;
         return NULL;
     }
     for (size_t i = 0; i < nlabels; i++) {
-        if (!vg_label_name_valid(label_names[i]) ||
-            (type == VG_MT_HISTOGRAM && strcmp(label_names[i], "le") == 0)) {
+        if (!label_names[i]) {
             s->stats.invalid++;
             return NULL;
         }
-        for (size_t j = 0; j < i; j++) {
-            if (strcmp(label_names[i], label_names[j]) == 0) {
-                s->stats.invalid++;
-                return NULL;
-            }
+    }
+    if (!help)
+        help = "";
+    size_t len = strlen(name);
+    uint64_t h = hash_str(name, len);
+    if ((s->ndir + 1) * 2 > s->dir_cap && dir_grow(s))
+        goto nomem;
+    fam_slot *sl = dir_find(s, name, len, h);
+    const fam_meta *m = sl->meta;
+    bool same = m && meta_same(m, type, help, nlabels, label_names);
+    if (!same) {
+        /* a name seen before was checked then; a new one, and any label
+         * set not seen with it, is checked now */
+        if ((!m && !name_check(name, NAME_FIRST, NAME_NEXT)) ||
+            !labels_valid(type, nlabels, label_names)) {
+            s->stats.invalid++;
+            return NULL;
         }
     }
-    uint64_t h = hash_str(name, len);
-    size_t slot = 0;
-    vg_family *f = fam_lookup(s, name, len, h, &slot);
-    if (f) {
-        bool same = f->type == type && f->nlabels == nlabels;
-        for (size_t i = 0; same && i < nlabels; i++)
-            same = strcmp(f->label_names[i], label_names[i]) == 0;
-        if (!same) {
+    if (m && sl->gen == s->gen) {
+        /* declared before in this scrape: the same family, or a conflict
+         * (the first declaration's help wins, as it always did) */
+        bool labels_same = m->type == type && m->nlabels == nlabels;
+        for (size_t i = 0; labels_same && i < nlabels; i++)
+            labels_same = strcmp(m->label_names[i], label_names[i]) == 0;
+        if (!labels_same) {
             s->stats.conflicts++;
             return NULL;
         }
-        return f;
+        return sl->fam;
     }
-    if ((s->nfams + 1) * 2 > s->fam_cap) {
-        if (fam_table_grow(s))
+    if (!same) {
+        const fam_meta *nm = meta_new(s, name, len, h, type, help, nlabels, label_names);
+        if (!nm)
             goto nomem;
-        fam_lookup(s, name, len, h, &slot);
+        if (m)
+            s->dir_replaced++;
+        else
+            s->ndir++;
+        sl->meta = m = nm;
     }
-
-    f = arena_alloc(&s->ar, sizeof *f);
+    vg_family *f = arena_alloc(&s->ar, sizeof *f);
     if (!f)
         goto nomem;
     memset(f, 0, sizeof *f);
@@ -447,22 +539,11 @@ vg_family *vg_scrape_family(vg_scrape *s, const char *name, vg_mtype type,
     f->name_len = len;
     f->type = type;
     f->nlabels = nlabels;
-    f->name = arena_memdup(&s->ar, name, len);
-    f->help = arena_strdup(&s->ar, help ? help : "");
-    if (nlabels) {
-        f->label_names = arena_alloc(&s->ar, nlabels * sizeof(char *));
-        if (!f->label_names)
-            goto nomem;
-        for (size_t i = 0; i < nlabels; i++) {
-            f->label_names[i] = arena_strdup(&s->ar, label_names[i]);
-            if (!f->label_names[i])
-                goto nomem;
-        }
-    }
-    if (!f->name || !f->help)
-        goto nomem;
-    s->fams[slot] = f;
-    s->fam_gen[slot] = s->gen;
+    f->name = m->name;
+    f->help = m->help;
+    f->label_names = m->label_names;
+    sl->gen = s->gen;
+    sl->fam = f;
     s->nfams++;
     s->sorted_valid = 0;
     return f;
@@ -816,23 +897,23 @@ static int fam_cmp(const void *a, const void *b)
 }
 
 /* Fill s->sorted from the kept order when it still holds: the same number
- * of families, each kept slot in use, names strictly ascending. */
+ * of families, each kept slot live, names strictly ascending. */
 static bool sorted_from_order(vg_scrape *s)
 {
     if (!s->order_n || s->order_n != s->nfams)
         return false;
     for (size_t k = 0; k < s->order_n; k++) {
-        uint32_t j = s->order[k];
-        if (s->fam_gen[j] != s->gen)
+        const fam_slot *sl = &s->dir[s->order[k]];
+        if (!sl->meta || sl->gen != s->gen)
             return false;
-        s->sorted[k] = s->fams[j];
+        s->sorted[k] = sl->fam;
         if (k && strcmp(s->sorted[k - 1]->name, s->sorted[k]->name) >= 0)
             return false;
     }
     return true;
 }
 
-/* Keep the sort just made as table slots (a failed allocation keeps none). */
+/* Keep the sort just made as directory slots (no memory: keep none). */
 static void order_keep(vg_scrape *s, size_t k)
 {
     s->order_n = 0;
@@ -841,10 +922,8 @@ static void order_keep(vg_scrape *s, size_t k)
         return;
     s->order = o;
     for (size_t i = 0; i < k; i++) {
-        size_t j = s->sorted[i]->hash & (s->fam_cap - 1);
-        while (s->fams[j] != s->sorted[i] || s->fam_gen[j] != s->gen)
-            j = (j + 1) & (s->fam_cap - 1);
-        o[i] = (uint32_t)j;
+        const vg_family *f = s->sorted[i];
+        o[i] = (uint32_t)(dir_find(s, f->name, f->name_len, f->hash) - s->dir);
     }
     s->order_n = k;
 }
@@ -863,9 +942,9 @@ const vg_family *const *vg_scrape_families_sorted(vg_scrape *s)
     }
     if (!sorted_from_order(s)) {
         size_t k = 0;
-        for (size_t i = 0; i < s->fam_cap; i++)
-            if (s->fam_gen[i] == s->gen)
-                s->sorted[k++] = s->fams[i];
+        for (size_t i = 0; i < s->dir_cap; i++)
+            if (s->dir[i].meta && s->dir[i].gen == s->gen)
+                s->sorted[k++] = s->dir[i].fam;
         if (k)
             qsort(s->sorted, k, sizeof *s->sorted, fam_cmp);
         order_keep(s, k);
@@ -877,8 +956,11 @@ const vg_family *const *vg_scrape_families_sorted(vg_scrape *s)
 
 const vg_family *vg_scrape_find(const vg_scrape *s, const char *name)
 {
-    size_t len = name ? strlen(name) : 0;
-    return len ? fam_lookup(s, name, len, hash_str(name, len), NULL) : NULL;
+    if (!name)
+        return NULL;
+    size_t len = strlen(name);
+    const fam_slot *sl = dir_find(s, name, len, hash_str(name, len));
+    return sl && sl->meta && sl->gen == s->gen ? sl->fam : NULL;
 }
 
 const char *vg_family_name(const vg_family *f) { return f->name; }

@@ -11,6 +11,8 @@
 #include <string.h>
 
 #include "vg_metrics.h"
+#include "vg_prom.h"
+#include "vg_buf.h"
 
 static void test_family_and_samples(void **st)
 {
@@ -193,6 +195,86 @@ static void test_sorted_kept_across_resets(void **st)
     vg_scrape_free(s);
 }
 
+/* Families are remembered across resets (name, type, help and label names
+ * checked and copied once): what a later scrape declares must still win
+ * when it differs - help, labels, type - and a reused name buffer, an
+ * invalid name or a directory rebuild must never show a stale family. */
+static void test_family_directory(void **st)
+{
+    vg_scrape *s;
+    vg_scrape_new(&s);
+    vg_buf out = VG_BUF_INIT;
+    char name[32];
+    for (int round = 0; round < 6; round++) {
+        vg_scrape_reset(s);
+        /* help and labels change every other round; the type on round 4 */
+        const char *help = round % 2 ? "help B" : "help A";
+        const char *lbl = round % 2 ? "b" : "a";
+        vg_mtype t = round == 4 ? VG_MT_COUNTER : VG_MT_GAUGE;
+        vg_family *f = vg_scrape_family(s, "fam_x", t, help, 1, (const char *[]){lbl});
+        assert_non_null(f);
+        assert_string_equal(vg_family_help(f), help);
+        assert_string_equal(vg_family_label_name(f, 0), lbl);
+        assert_int_equal(vg_family_type(f), t);
+        assert_int_equal(vg_family_add(f, 1, "v"), 0);
+        /* again in the same scrape: the same family; other labels conflict */
+        assert_ptr_equal(vg_scrape_family(s, "fam_x", t, "other help", 1, (const char *[]){lbl}),
+                         f);
+        assert_null(vg_scrape_family(s, "fam_x", t, help, 1, (const char *[]){"zz"}));
+        assert_null(vg_scrape_family(s, "fam_x", t, help, 1, (const char *[]){"__bad"}));
+        /* one buffer, another name each round */
+        snprintf(name, sizeof name, "buf_%d", round % 3);
+        assert_int_equal(vg_scrape_add1(s, name, VG_MT_GAUGE, "h", round), 0);
+        /* invalid names stay invalid, however often they come */
+        assert_null(vg_scrape_family(s, "bad-name", VG_MT_GAUGE, "", 0, NULL));
+        assert_null(vg_scrape_family(s, "ok", VG_MT_HISTOGRAM, "", 1, (const char *[]){"le"}));
+        vg_scrape_stats stt;
+        vg_scrape_stats_get(s, &stt);
+        assert_int_equal(stt.invalid, 3);
+        assert_int_equal(stt.conflicts, 1);
+        vg_buf_reset(&out);
+        assert_int_equal(vg_prom_encode(s, VG_PROM_TEXT, &out), 0);
+        char want[256];
+        snprintf(want, sizeof want,
+                 "# HELP buf_%d h\n# TYPE buf_%d gauge\nbuf_%d %d\n"
+                 "# HELP fam_x %s\n# TYPE fam_x %s\nfam_x{%s=\"v\"} 1\n",
+                 round % 3, round % 3, round % 3, round, help,
+                 t == VG_MT_COUNTER ? "counter" : "gauge", lbl);
+        assert_string_equal(out.data, want);
+        assert_null(vg_scrape_find(s, "buf_9"));
+        assert_non_null(vg_scrape_find(s, name));
+        if (round > 2) {
+            snprintf(name, sizeof name, "buf_%d", (round + 1) % 3);
+            assert_null(vg_scrape_find(s, name)); /* known, but not this scrape */
+        }
+    }
+    /* thousands of names never declared again, and helps that keep
+     * changing: the directory is rebuilt at a reset, families stay right */
+    for (int round = 0; round < 30; round++) {
+        vg_scrape_reset(s);
+        for (int i = 0; i < 400; i++) {
+            snprintf(name, sizeof name, "n%d_%d", round, i);
+            char help[32];
+            snprintf(help, sizeof help, "h%d", round);
+            assert_int_equal(vg_scrape_add1(s, name, VG_MT_GAUGE, help, i), 0);
+            assert_int_equal(vg_scrape_add1(s, "stable", VG_MT_GAUGE, help, 1) == 0,
+                             i == 0);
+        }
+        assert_int_equal(vg_scrape_family_count(s), 401);
+        const vg_family *const *fs = vg_scrape_families_sorted(s);
+        for (int i = 1; i < 401; i++)
+            assert_true(strcmp(vg_family_name(fs[i - 1]), vg_family_name(fs[i])) < 0);
+        const vg_family *stable = vg_scrape_find(s, "stable");
+        char help[32];
+        snprintf(help, sizeof help, "h%d", round);
+        assert_string_equal(vg_family_help(stable), help);
+        snprintf(name, sizeof name, "n%d_%d", round, 399);
+        assert_non_null(vg_scrape_find(s, name));
+    }
+    vg_buf_release(&out);
+    vg_scrape_free(s);
+}
+
 static void test_histogram_validation(void **st)
 {
     vg_scrape *s;
@@ -333,6 +415,7 @@ int main(void)
         cmocka_unit_test(test_reset_reuses),
         cmocka_unit_test(test_sorted),
         cmocka_unit_test(test_sorted_kept_across_resets),
+        cmocka_unit_test(test_family_directory),
         cmocka_unit_test(test_histogram_validation),
         cmocka_unit_test(test_registry),
         cmocka_unit_test(test_shared_tuple_and_interning),
