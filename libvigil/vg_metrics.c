@@ -112,8 +112,11 @@ typedef struct sample {
     hist *h;                     /* histograms only */
 } sample;
 
+struct fam_meta;
+
 struct vg_family {
     vg_scrape *s;
+    const struct fam_meta *meta; /* name, help and labels live there */
     uint64_t hash;               /* hash_str of the name */
     size_t name_len;
     const char *name;
@@ -178,6 +181,8 @@ typedef struct fam_meta {
     size_t name_len;
     const char *name;
     const char *help;
+    size_t help_len;
+    unsigned help_escape;     /* VG_HELP_ESC_* */
     vg_mtype type;
     size_t nlabels;
     const char **label_names;
@@ -460,7 +465,10 @@ static const fam_meta *meta_new(vg_scrape *s, const char *name, size_t len, uint
     m->type = type;
     m->nlabels = nlabels;
     m->name = arena_memdup(a, name, len);
-    m->help = arena_memdup(a, help, strlen(help));
+    m->help_len = strlen(help);
+    m->help = arena_memdup(a, help, m->help_len);
+    m->help_escape = (help[strcspn(help, "\\\n")] ? VG_HELP_ESC_TEXT : 0u) |
+                     (strchr(help, '"') ? VG_HELP_ESC_QUOTE : 0u);
     m->label_names = NULL;
     if (nlabels) {
         m->label_names = arena_alloc(a, nlabels * sizeof(char *));
@@ -539,6 +547,7 @@ vg_family *vg_scrape_family(vg_scrape *s, const char *name, vg_mtype type,
     f->name_len = len;
     f->type = type;
     f->nlabels = nlabels;
+    f->meta = m;
     f->name = m->name;
     f->help = m->help;
     f->label_names = m->label_names;
@@ -965,6 +974,13 @@ const vg_family *vg_scrape_find(const vg_scrape *s, const char *name)
 
 const char *vg_family_name(const vg_family *f) { return f->name; }
 const char *vg_family_help(const vg_family *f) { return f->help; }
+size_t vg_family_name_len(const vg_family *f) { return f->name_len; }
+
+size_t vg_family_help_len(const vg_family *f, unsigned *escape)
+{
+    *escape = f->meta->help_escape;
+    return f->meta->help_len;
+}
 vg_mtype vg_family_type(const vg_family *f) { return f->type; }
 size_t vg_family_nlabels(const vg_family *f) { return f->nlabels; }
 const char *vg_family_label_name(const vg_family *f, size_t i) { return f->label_names[i]; }

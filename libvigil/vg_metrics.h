@@ -104,6 +104,13 @@ const vg_family *vg_scrape_find(const vg_scrape *s, const char *name);
 
 const char *vg_family_name(const vg_family *f);
 const char *vg_family_help(const vg_family *f);
+/* strlen of the name, O(1). */
+size_t vg_family_name_len(const vg_family *f);
+/* strlen of the help, O(1); *escape gets which bytes the encoders escape
+ * occur in it: backslash or newline, double quote. */
+#define VG_HELP_ESC_TEXT 1u
+#define VG_HELP_ESC_QUOTE 2u
+size_t vg_family_help_len(const vg_family *f, unsigned *escape);
 vg_mtype vg_family_type(const vg_family *f);
 size_t vg_family_nlabels(const vg_family *f);
 const char *vg_family_label_name(const vg_family *f, size_t i);

@@ -302,7 +302,7 @@ static int encode_family(enc *e, const vg_family *f, bool om)
 {
     vg_buf *b = e->b;
     const char *name = vg_family_name(f);
-    size_t name_len = strlen(name);
+    size_t name_len = vg_family_name_len(f);
     vg_mtype t = vg_family_type(f);
     size_t meta_len = name_len;          /* HELP/TYPE name: a prefix of name */
     const char *sample_suffix = NULL;
@@ -315,10 +315,11 @@ static int encode_family(enc *e, const vg_family *f, bool om)
     /* Both comment lines with one reservation; a help text needing no
      * escape (all of them, in practice) is copied whole. */
     const char *help = vg_family_help(f);
-    size_t help_len = strlen(help);
+    unsigned esc;
+    size_t help_len = vg_family_help_len(f, &esc);
     const char *tn = type_name(t, om);
     size_t tn_len = strlen(tn);
-    bool help_plain = help[strcspn(help, om ? "\\\n\"" : "\\\n")] == '\0';
+    bool help_plain = !(esc & (om ? VG_HELP_ESC_TEXT | VG_HELP_ESC_QUOTE : VG_HELP_ESC_TEXT));
     if (vg_buf_reserve(b, 2 * meta_len + help_len + tn_len + 20))
         return -1;
     char *p = b->data + b->len;

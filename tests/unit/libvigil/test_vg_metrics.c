@@ -248,6 +248,19 @@ static void test_family_directory(void **st)
             assert_null(vg_scrape_find(s, name)); /* known, but not this scrape */
         }
     }
+    /* help length and escapes, recorded once with the family */
+    for (int round = 0; round < 2; round++) {
+        vg_scrape_reset(s);
+        unsigned esc = 9;
+        const char *h = round ? "say \"hi\"" : "a\\b\nc";
+        vg_family *f = vg_scrape_family(s, "esc_x", VG_MT_GAUGE, h, 0, NULL);
+        assert_int_equal(vg_family_help_len(f, &esc), strlen(h));
+        assert_int_equal(esc, round ? VG_HELP_ESC_QUOTE : VG_HELP_ESC_TEXT);
+        assert_int_equal(vg_family_name_len(f), 5);
+        f = vg_scrape_family(s, "esc_y", VG_MT_GAUGE, NULL, 0, NULL);
+        assert_int_equal(vg_family_help_len(f, &esc), 0);
+        assert_int_equal(esc, 0);
+    }
     /* thousands of names never declared again, and helps that keep
      * changing: the directory is rebuilt at a reset, families stay right */
     for (int round = 0; round < 30; round++) {
