@@ -75,6 +75,7 @@ struct statfs_pool {
     size_t njobs;
     size_t next;
     size_t resolved;
+    unsigned to_wake;         /* idle workers to signal once mu is let go */
     worker w[];
 };
 
@@ -221,6 +222,21 @@ static int start_worker(statfs_pool *p, worker *w)
     return 0;
 }
 
+/* The wake-ups add_worker asked for (mu held), for wake_workers to send
+ * after letting mu go (or right before waiting, which lets it go). */
+static unsigned take_wakes(statfs_pool *p)
+{
+    unsigned k = p->to_wake;
+    p->to_wake = 0;
+    return k;
+}
+
+static void wake_workers(statfs_pool *p, unsigned k)
+{
+    while (k--)
+        pthread_cond_signal(&p->work_cv);
+}
+
 /*
  * Get one more worker going on the run (mu held): wake an idle one, else
  * start a thread in a free slot. Returns false when neither is possible.
@@ -229,7 +245,9 @@ static bool add_worker(statfs_pool *p)
 {
     for (unsigned i = 0; i < p->nworkers; i++) {
         if (p->w[i].state == W_IDLE) {
-            pthread_cond_signal(&p->work_cv);
+            /* signalled by wake_workers: a worker woken while the owner
+             * still holds mu would only block on it again */
+            p->to_wake++;
             return true;
         }
     }
@@ -306,6 +324,7 @@ static int run_wait(statfs_pool *p, uint64_t timeout_ms, uint64_t deadline_ms,
             wake = until_ms;
         struct timespec ts;
         abs_ms(wake, &ts);
+        wake_workers(p, take_wakes(p)); /* we let mu go right away */
         pthread_cond_timedwait(&p->done_cv, &p->mu, &ts);
     }
     /* Workers still W_BUSY here would write into jobs after we return. */
@@ -332,7 +351,9 @@ int statfs_pool_start(statfs_pool *p, statfs_job *jobs, size_t n, uint64_t timeo
         jobs[i].rc = -EINPROGRESS;
     add_worker(p);
     int rc = run_wait(p, timeout_ms, deadline_ms, until_ms);
+    unsigned k = take_wakes(p);
     pthread_mutex_unlock(&p->mu);
+    wake_workers(p, k);
     return rc;
 }
 
@@ -341,7 +362,9 @@ int statfs_pool_resume(statfs_pool *p, uint64_t timeout_ms, uint64_t deadline_ms
 {
     pthread_mutex_lock(&p->mu);
     int rc = p->jobs ? run_wait(p, timeout_ms, deadline_ms, until_ms) : 0;
+    unsigned k = take_wakes(p);
     pthread_mutex_unlock(&p->mu);
+    wake_workers(p, k);
     return rc;
 }
 
