@@ -167,7 +167,7 @@ int vg_app_new(const vg_app_spec *spec, int argc, char *const *argv, vg_app **ou
     app->argc = argc;
     app->argv = argv;
     app->sigfd = -1;
-    app->procself.stat_fd = app->procself.fddir_fd = -1;
+    app->procself.stat_fd = app->procself.fddir_fd = app->procself.statm_fd = -1;
     app->tables[0] = shared_opts;
     app->ntables[0] = sizeof shared_opts / sizeof shared_opts[0];
     app->count = 1;

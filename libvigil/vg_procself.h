@@ -7,6 +7,8 @@
 #ifndef VG_PROCSELF_H
 #define VG_PROCSELF_H
 
+#include <stdint.h>
+
 #include "vg_metrics.h"
 
 /* Caller's storage; must outlive the registry. */
@@ -17,6 +19,9 @@ typedef struct vg_procself {
     int fd_count_mode; /* 0 unknown, 1 fstat() of self/fd (Linux >= 6.2), 2 list it */
     int stat_fd;       /* <procfs>/self/stat kept open (pread), or -1 */
     int fddir_fd;      /* <procfs>/self/fd kept open (fstat), or -1 */
+    int statm_fd;      /* <procfs>/self/statm kept open, real procfs only, or -1 */
+    uint64_t starttime; /* from self/stat at register (clock ticks after boot) */
+    int have_starttime;
 } vg_procself;
 
 /* Opens the two files read every scrape (kept: one pread and one fstat
