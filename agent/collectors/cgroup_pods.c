@@ -169,7 +169,7 @@ typedef enum { KRT_NONE = 0, KRT_CONTAINERD, KRT_CRIO, KRT_OTHER } kid_runtime;
  * 170 bytes; a 500-pod node keeps ~1,100 of them).
  */
 typedef struct kid {
-    char *name;                 /* directory name below the pod; the container id follows its NUL */
+    char *name;                 /* directory name below the pod (+ the id, see kid_init) */
     const char *cid;            /* container id (in name's block), "" when not a container */
     runtime_info info;
     double start;
