@@ -114,6 +114,96 @@ static int format_exp(char *buf, bool neg, uint64_t r, int k)
     return (int)(p - buf);
 }
 
+static int format_value_printf(double v, char *buf);
+
+#ifdef __SIZEOF_INT128__
+typedef unsigned __int128 u128;
+
+static u128 pow10_u128(int k)
+{
+    u128 r = 1;
+    while (k-- > 0)
+        r *= 10;
+    return r;
+}
+
+/*
+ * "%.<prec>g" of a (1e-4 <= a < 1e15, so fixed notation), with exact
+ * integer arithmetic: a = m / 2^s, the prec-digit decimal q / 10^d rounded
+ * half to even as glibc rounds, trailing zeros dropped. For prec < 17 it
+ * must also read back as a (|q/10^d - a| within half a unit in the last
+ * place; 17 digits always do): else -EAGAIN, try more digits. Returns the
+ * length, or -EINVAL when a is out of the exact range (then printf).
+ */
+static int format_prec(char *buf, bool neg, double a, int prec)
+{
+    int e2;
+    double f = frexp(a, &e2);             /* a = f * 2^e2, 0.5 <= f < 1 */
+    uint64_t m = (uint64_t)ldexp(f, 53);  /* exact: 53 bits */
+    int s = 53 - e2;                      /* a = m / 2^s */
+    if (s < 1 || s > 66 || m == (1ull << 52))
+        return -EINVAL; /* out of range, or a power of two (uneven neighbours) */
+    /* x = floor(log10(a)), exactly: 10^x <= a < 10^(x+1) */
+    int x = (int)floor(log10(a));
+    for (int tries = 0; tries < 2; tries++) {
+        if (x >= 0 ? ((u128)m < (pow10_u128(x) << s)) : (((u128)m * pow10_u128(-x)) < ((u128)1 << s)))
+            x--;
+        else if (x + 1 >= 0 ? ((u128)m >= (pow10_u128(x + 1) << s))
+                            : (((u128)m * pow10_u128(-x - 1)) >= ((u128)1 << s)))
+            x++;
+    }
+    if (x < -4 || x > 14)
+        return -EINVAL;
+    int d = prec - 1 - x;                 /* decimals */
+    if (d < 0 || d > 21)
+        return -EINVAL;
+    u128 n = (u128)m * pow10_u128(d);
+    u128 q = n >> s, rem = n - (q << s), half = (u128)1 << (s - 1);
+    if (rem > half || (rem == half && (q & 1)))
+        q++;
+    if (q >= pow10_u128(prec)) {          /* rounded up to one digit more */
+        if (d == 0 || x + 1 >= prec)
+            return -EINVAL;                   /* printf writes an exponent there */
+        d--;
+        n = (u128)m * pow10_u128(d);
+        q = n >> s;
+        rem = n - (q << s);
+        if (rem > half || (rem == half && (q & 1)))
+            q++;
+    }
+    if (prec < 17) {
+        /* reads back as a: |q * 2^s - m * 10^d| <= 10^d / 2 (strictly when m is odd) */
+        u128 lhs = q << s, rhs = n;
+        u128 diff2 = 2 * (lhs > rhs ? lhs - rhs : rhs - lhs);
+        u128 p = pow10_u128(d);
+        if (diff2 > p || (diff2 == p && (m & 1)))
+            return -EAGAIN;
+    }
+    /* q / 10^d in fixed notation, trailing zeros dropped */
+    uint64_t qq = (uint64_t)q;
+    while (d > 0 && qq % 10 == 0) {
+        qq /= 10;
+        d--;
+    }
+    char tmp[48];
+    char *end = tmp + sizeof tmp;
+    char *p = end;
+    for (int i = 0; i < d; i++) {
+        *--p = (char)('0' + qq % 10);
+        qq /= 10;
+    }
+    if (d > 0)
+        *--p = '.';
+    p = put_digits_rev(p, qq);
+    if (neg)
+        *--p = '-';
+    int len = (int)(end - p);
+    memcpy(buf, p, (size_t)len);
+    buf[len] = '\0';
+    return len;
+}
+#endif
+
 int vg_prom_format_value(double v, char *buf)
 {
     if (isnan(v))
@@ -155,6 +245,21 @@ int vg_prom_format_value(double v, char *buf)
         }
     }
     /* shortest of 15, 16, 17 significant digits that reads back exactly */
+#ifdef __SIZEOF_INT128__
+    if (a >= 1e-4 && a < 1e15) {
+        for (int prec = 15; prec <= 17; prec++) {
+            int n = format_prec(buf, neg, a, prec);
+            if (n != -EAGAIN)
+                return n > 0 ? n : format_value_printf(v, buf);
+        }
+    }
+#endif
+    return format_value_printf(v, buf);
+}
+
+/* The printf way (what the fast paths must agree with). */
+static int format_value_printf(double v, char *buf)
+{
     int n = snprintf(buf, 32, "%.15g", v);
     if (strtod(buf, NULL) != v)
         n = snprintf(buf, 32, "%.16g", v);

@@ -118,7 +118,10 @@ static void test_values_match_printf(void **st)
         99999999999999.99, 1e15, 1e15 + 2, 0.30000000000000004, 2.675, 1e-3, 5e-5, 4.35,
         0.000123456789012345, 12345.678901234567, 3.1415926535897931, 9.9999e-5,
         1.2345e-05, 3e-07, 1e-10, 1.5e-100, 2.2250738585072014e-308, 4.9e-324, -7.25e-06,
-        1e-5, 1.0000000000000001e-5, 9.999999999999999e-05};
+        1e-5, 1.0000000000000001e-5, 9.999999999999999e-05, 999999999999999.94,
+        99999999999999.995, 1.0000000000000002e-4, 1795450941.3022358, 109.50428500000001,
+        0.1 + 0.2, 1.0 / 3.0, 2.0 / 3.0, 1e14 + 0.5, 12345678.901234567, 4503599627370495.5,
+        0.00012345678901234567, 7.0000000000000009, 8.9999999999999982};
     for (size_t i = 0; i < sizeof fixed / sizeof fixed[0]; i++) {
         vg_prom_format_value(fixed[i], got);
         reference_value(fixed[i], want);
@@ -131,6 +134,13 @@ static void test_values_match_printf(void **st)
         reference_value(v, want);
         assert_string_equal(got, want);
         v = 0.0 + (double)(ns * 7 % 99991) / 1e9;
+        vg_prom_format_value(v, got);
+        reference_value(v, want);
+        assert_string_equal(got, want);
+    }
+    /* wall clock readings: seconds + ns / 1e9 */
+    for (long i = 0; i < 100000; i++) {
+        double v = 1795450000.0 + (double)(i * 7919) + (double)((i * 104729) % 1000000000) / 1e9;
         vg_prom_format_value(v, got);
         reference_value(v, want);
         assert_string_equal(got, want);
