@@ -166,6 +166,14 @@ typedef struct tuple_meta {
     bool overflow;              /* further series of this tuple: series table */
 } tuple_meta;
 
+/* A kept sort position: the directory slot and the meta it held then. A
+ * meta's name never changes (another declaration makes a new meta), so
+ * the same metas in the same slots are still in name order. */
+struct order_ent {
+    uint32_t slot;
+    const struct fam_meta *meta;
+};
+
 /*
  * Family directory. What a family is - name, type, help, label names - is
  * kept across resets in its meta (validated once, strings copied once),
@@ -234,7 +242,7 @@ struct vg_scrape {
     /* The last sort, as family table slots in name order, kept across
      * resets: a scrape declaring the same families in the same order puts
      * them in the same slots, and then needs a check, not a sort. */
-    uint32_t *order;
+    struct order_ent *order;
     size_t order_n;           /* 0: none (reset when the table is rebuilt) */
     vg_scrape_stats stats;
 };
@@ -906,18 +914,16 @@ static int fam_cmp(const void *a, const void *b)
 }
 
 /* Fill s->sorted from the kept order when it still holds: the same number
- * of families, each kept slot live, names strictly ascending. */
+ * of families, each kept slot live with the meta it had when sorted. */
 static bool sorted_from_order(vg_scrape *s)
 {
     if (!s->order_n || s->order_n != s->nfams)
         return false;
     for (size_t k = 0; k < s->order_n; k++) {
-        const fam_slot *sl = &s->dir[s->order[k]];
-        if (!sl->meta || sl->gen != s->gen)
+        const fam_slot *sl = &s->dir[s->order[k].slot];
+        if (sl->meta != s->order[k].meta || sl->gen != s->gen)
             return false;
         s->sorted[k] = sl->fam;
-        if (k && strcmp(s->sorted[k - 1]->name, s->sorted[k]->name) >= 0)
-            return false;
     }
     return true;
 }
@@ -926,13 +932,15 @@ static bool sorted_from_order(vg_scrape *s)
 static void order_keep(vg_scrape *s, size_t k)
 {
     s->order_n = 0;
-    uint32_t *o = realloc(s->order, (k ? k : 1) * sizeof *o);
+    struct order_ent *o = realloc(s->order, (k ? k : 1) * sizeof *o);
     if (!o)
         return;
     s->order = o;
     for (size_t i = 0; i < k; i++) {
         const vg_family *f = s->sorted[i];
-        o[i] = (uint32_t)(dir_find(s, f->name, f->name_len, f->hash) - s->dir);
+        fam_slot *sl = dir_find(s, f->name, f->name_len, f->hash);
+        o[i].slot = (uint32_t)(sl - s->dir);
+        o[i].meta = sl->meta;
     }
     s->order_n = k;
 }
