@@ -56,6 +56,7 @@ typedef struct agent_ctx {
     vg_buf scratch;              /* reusable read buffer for collectors */
     struct agent_kept *kept;     /* files kept open for agent_read_kept */
     size_t nkept;
+    size_t kept_next;            /* where agent_read_kept looks first */
     uint64_t collection;         /* bumped by the scraper before each collection */
     uint64_t loop_until_ms;      /* on the loop thread: wait no longer than this; else 0 */
 } agent_ctx;

@@ -78,9 +78,19 @@ static int pread_all(int fd, vg_buf *b, size_t max)
 
 static agent_kept *kept_find(agent_ctx *ctx, agent_root root, const char *rel)
 {
-    for (size_t i = 0; i < ctx->nkept; i++)
-        if (ctx->kept[i].root == root && strcmp(ctx->kept[i].rel, rel) == 0)
+    /* collectors read their files in the same order every scrape: try the
+     * one after the last found first */
+    size_t h = ctx->kept_next;
+    if (h < ctx->nkept && ctx->kept[h].root == root && strcmp(ctx->kept[h].rel, rel) == 0) {
+        ctx->kept_next = h + 1;
+        return &ctx->kept[h];
+    }
+    for (size_t i = 0; i < ctx->nkept; i++) {
+        if (ctx->kept[i].root == root && strcmp(ctx->kept[i].rel, rel) == 0) {
+            ctx->kept_next = i + 1;
             return &ctx->kept[i];
+        }
+    }
     if (ctx->nkept >= AGENT_KEPT_MAX || strlen(rel) >= sizeof ctx->kept[0].rel)
         return NULL;
     if (!ctx->kept) {
@@ -100,6 +110,7 @@ static agent_kept *kept_find(agent_ctx *ctx, agent_root root, const char *rel)
     bool kernel = fstatfs(fd, &sf) == 0 &&
                   (sf.f_type == PROC_SUPER_MAGIC || sf.f_type == SYSFS_MAGIC);
     agent_kept *k = &ctx->kept[ctx->nkept++];
+    ctx->kept_next = ctx->nkept;
     k->root = root;
     snprintf(k->rel, sizeof k->rel, "%s", rel);
     k->fd = fd;
