@@ -2,12 +2,16 @@
  * proc_meminfo.c - the `meminfo` collector (node_exporter compatible).
  *
  * One pass over /proc/meminfo; names are built in a stack buffer (the
- * scrape copies them), so a scrape allocates nothing here.
+ * scrape copies them), so a scrape allocates nothing here. The collector
+ * keeps a plan (see "plans") so a scrape only compares the keys.
  */
 #include "proc_meminfo.h"
 
 #include <errno.h>
 #include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "vg_parse.h"
@@ -116,13 +120,192 @@ int proc_meminfo_parse(const char *buf, size_t len, vg_scrape *s, unsigned *skip
     return added ? added : -EINVAL;
 }
 
+/* ---------- plans ---------- */
+
+/*
+ * /proc/meminfo lists the same keys, with or without "kB", in the same
+ * order while the kernel runs: their series names and help are kept as a
+ * plan, and a scrape only checks each line's key and shape and parses its
+ * value. A buffer the plan does not fit, or that the full parse would skip
+ * a line of, is parsed the full way, which also makes a new plan.
+ */
+typedef struct plan_line {
+    uint32_t key_off, key_len;  /* the line up to and including ':', in text */
+    uint32_t name, help;        /* offsets in strs */
+    bool kb;                    /* value followed by "kB" */
+} plan_line;
+
+struct proc_meminfo_plan {
+    bool valid;
+    vg_buf text;
+    vg_buf strs;
+    plan_line *lines;
+    size_t nlines, cap;
+};
+
+proc_meminfo_plan *proc_meminfo_plan_new(void)
+{
+    proc_meminfo_plan *p = calloc(1, sizeof *p);
+    if (p) {
+        vg_buf_init(&p->text);
+        vg_buf_init(&p->strs);
+    }
+    return p;
+}
+
+void proc_meminfo_plan_free(proc_meminfo_plan *p)
+{
+    if (!p)
+        return;
+    vg_buf_release(&p->text);
+    vg_buf_release(&p->strs);
+    free(p->lines);
+    free(p);
+}
+
+static bool is_blank(char c) { return c == ' ' || c == '\t' || c == '\r' || c == '\n'; }
+
+/* A plan for buf when the full parse takes every line of it. */
+static void plan_build(proc_meminfo_plan *p, const char *buf, size_t len)
+{
+    p->valid = false;
+    p->nlines = 0;
+    vg_buf_reset(&p->text);
+    vg_buf_reset(&p->strs);
+    if (!len || buf[len - 1] != '\n')
+        return;
+    vg_lines it;
+    vg_slice line;
+    vg_lines_init(&it, buf, len);
+    while (vg_lines_next(&it, &line)) {
+        vg_slice key, rest, f[3];
+        if (!vg_split_colon(line, &key, &rest) || key.p != line.p)
+            return;
+        size_t nf = vg_fields(rest, f, 3);
+        bool kb = nf == 2;
+        char name[128], help[160];
+        if (nf < 1 || nf > 2 || (kb && !vg_slice_eq(f[1], "kB")) ||
+            meminfo_name(key, kb, name, sizeof name))
+            return;
+        if (p->nlines == p->cap) {
+            size_t ncap = p->cap ? p->cap * 2 : 64;
+            plan_line *nl = realloc(p->lines, ncap * sizeof *nl);
+            if (!nl)
+                return;
+            p->lines = nl;
+            p->cap = ncap;
+        }
+        plan_line *l = &p->lines[p->nlines++];
+        l->key_off = (uint32_t)p->text.len;
+        l->key_len = (uint32_t)(key.n + 1);
+        l->kb = kb;
+        snprintf(help, sizeof help, "Memory information field %s.",
+                 name + sizeof MEMINFO_PREFIX - 1);
+        l->name = (uint32_t)p->strs.len;
+        if (vg_buf_append(&p->text, line.p, key.n + 1) || key.p[key.n] != ':' ||
+            vg_buf_append(&p->strs, name, strlen(name) + 1))
+            return;
+        l->help = (uint32_t)p->strs.len;
+        if (vg_buf_append(&p->strs, help, strlen(help) + 1))
+            return;
+    }
+    p->valid = p->nlines > 0;
+}
+
+/* The planned parse: -EAGAIN when buf does not fit the plan. */
+static int plan_apply(const proc_meminfo_plan *p, const char *buf, size_t len, vg_scrape *s,
+                      unsigned *skipped)
+{
+    if (!len || buf[len - 1] != '\n')
+        return -EAGAIN;
+    vg_slice vals[256];
+    if (p->nlines > sizeof vals / sizeof vals[0])
+        return -EAGAIN;
+    vg_lines it;
+    vg_slice line;
+    vg_lines_init(&it, buf, len);
+    for (size_t k = 0; k < p->nlines; k++) {
+        const plan_line *l = &p->lines[k];
+        if (!vg_lines_next(&it, &line) || line.n < l->key_len ||
+            memcmp(line.p, p->text.data + l->key_off, l->key_len) != 0)
+            return -EAGAIN;
+        /* value, then "kB" when planned, then nothing */
+        size_t i = l->key_len;
+        while (i < line.n && is_blank(line.p[i]))
+            i++;
+        size_t st = i;
+        while (i < line.n && !is_blank(line.p[i]))
+            i++;
+        vals[k] = (vg_slice){line.p + st, i - st};
+        while (i < line.n && is_blank(line.p[i]))
+            i++;
+        if (l->kb) {
+            if (line.n - i < 2 || line.p[i] != 'k' || line.p[i + 1] != 'B')
+                return -EAGAIN;
+            i += 2;
+            while (i < line.n && is_blank(line.p[i]))
+                i++;
+        }
+        if (!vals[k].n || i != line.n)
+            return -EAGAIN;
+    }
+    if (vg_lines_next(&it, &line))
+        return -EAGAIN;
+    int added = 0;
+    for (size_t k = 0; k < p->nlines; k++) {
+        double v;
+        if (meminfo_value(vals[k], &v)) {
+            (*skipped)++;
+            continue;
+        }
+        if (p->lines[k].kb)
+            v *= 1024.0;
+        if (vg_scrape_add1(s, p->strs.data + p->lines[k].name, VG_MT_GAUGE,
+                           p->strs.data + p->lines[k].help, v) == 0)
+            added++;
+        else
+            (*skipped)++;
+    }
+    return added ? added : -EINVAL;
+}
+
+int proc_meminfo_parse_planned(proc_meminfo_plan *plan, const char *buf, size_t len,
+                               vg_scrape *s, unsigned *skipped)
+{
+    if (plan && plan->valid) {
+        int rc = plan_apply(plan, buf, len, s, skipped);
+        if (rc != -EAGAIN)
+            return rc;
+    }
+    unsigned before = *skipped;
+    int rc = proc_meminfo_parse(buf, len, s, skipped);
+    if (plan) {
+        if (rc >= 0 && *skipped == before)
+            plan_build(plan, buf, len);
+        else
+            plan->valid = false;
+    }
+    return rc;
+}
+
+/* ---------- collector ---------- */
+
+static int meminfo_init(agent_ctx *ctx, void **state)
+{
+    /* NULL (no memory): parsed the full way */
+    *state = proc_meminfo_plan_new();
+    return 0;
+}
+
+static void meminfo_release(void *state) { proc_meminfo_plan_free(state); }
+
 static int meminfo_collect(agent_ctx *ctx, void *state, vg_scrape *s)
 {
     int rc = agent_read_kept(ctx, AGENT_ROOT_PROC, "/meminfo");
     if (rc)
         return rc;
     unsigned skipped = 0;
-    rc = proc_meminfo_parse(ctx->scratch.data, ctx->scratch.len, s, &skipped);
+    rc = proc_meminfo_parse_planned(state, ctx->scratch.data, ctx->scratch.len, s, &skipped);
     for (unsigned i = 0; i < skipped; i++)
         agent_ctx_parse_error(ctx, "meminfo", "/proc/meminfo line");
     return rc < 0 ? rc : 0;
@@ -132,5 +315,7 @@ const agent_collector agent_collector_meminfo = {
     .name = "meminfo",
     .default_enabled = true,
     .help = "Memory statistics from /proc/meminfo (node_memory_*)",
+    .init = meminfo_init,
     .collect = meminfo_collect,
+    .release = meminfo_release,
 };

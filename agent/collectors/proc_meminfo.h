@@ -22,6 +22,19 @@
  */
 int proc_meminfo_parse(const char *buf, size_t len, vg_scrape *s, unsigned *skipped);
 
+/*
+ * A plan: the keys /proc/meminfo lists and their series names and help,
+ * kept between scrapes so a scrape only checks the keys and parses the
+ * values. proc_meminfo_parse_planned gives exactly what proc_meminfo_parse
+ * gives; a buffer the plan does not fit is parsed the full way and a new
+ * plan made. plan NULL: the plain parse.
+ */
+typedef struct proc_meminfo_plan proc_meminfo_plan;
+proc_meminfo_plan *proc_meminfo_plan_new(void);   /* NULL: no memory */
+void proc_meminfo_plan_free(proc_meminfo_plan *p);
+int proc_meminfo_parse_planned(proc_meminfo_plan *plan, const char *buf, size_t len,
+                               vg_scrape *s, unsigned *skipped);
+
 extern const agent_collector agent_collector_meminfo;
 
 #endif

@@ -5,9 +5,12 @@
 #include <stdint.h>
 #include <cmocka.h>
 #include <math.h>
+#include <string.h>
 
 #include "collectors/proc_meminfo.h"
 #include "proc_test_util.h"
+#include "vg_buf.h"
+#include "vg_prom.h"
 
 static void test_good(void **st)
 {
@@ -109,6 +112,71 @@ static void test_collect(void **st)
     vg_scrape_free(s);
 }
 
+static void parse_one(proc_meminfo_plan *plan, const char *in, vg_buf *text,
+                      unsigned *skipped, int *rc)
+{
+    vg_scrape *s;
+    vg_scrape_new(&s);
+    *skipped = 0;
+    *rc = plan ? proc_meminfo_parse_planned(plan, in, strlen(in), s, skipped)
+               : proc_meminfo_parse(in, strlen(in), s, skipped);
+    vg_buf_reset(text);
+    assert_int_equal(vg_prom_encode(s, VG_PROM_TEXT, text), 0);
+    vg_scrape_free(s);
+}
+
+/* A kept plan must give exactly the plain parse's series and skip counts
+ * over scrapes whose keys, units, values and shape change. */
+static void test_plan_matches_plain(void **st)
+{
+    static const char *const in[] = {
+        "MemTotal:       16 kB\nActive(anon):   2 kB\nHugePages_Total:  3\nDirectMap4k: 4 kB\n",
+        "MemTotal:       17 kB\nActive(anon):   5 kB\nHugePages_Total:  6\nDirectMap4k: 7 kB\n",
+        "MemTotal:       17 kB\nActive(anon):   x5 kB\nHugePages_Total:  6\nDirectMap4k: 7 kB\n",
+        "MemTotal:       17 kB\nActive(anon):   5\nHugePages_Total:  6\nDirectMap4k: 7 kB\n",
+        "MemTotal:       17 kB\nActive(anon):   5 kB\nHugePages_Total:  6 kB\nDirectMap4k: 7 kB\n",
+        "MemTotal:       17 kB\nActive(anon):   5 MB\nHugePages_Total:  6\nDirectMap4k: 7 kB\n",
+        "MemTotal:       17 kB\nActive(anon):   5 kB 1\nHugePages_Total:  6\nDirectMap4k: 7 kB\n",
+        "MemTotal:       17 kB\nActive(anon):   5 kB\nHugePages_Total:  6\nDirectMap4k: 7 kB",
+        "MemTotal:       17 kB\nActive(anon):   5 kB\nHugePages_Total:  6\n",
+        "MemTotal:       17 kB\nActive(anon):   5 kB\nHugePages_Total:  6\nDirectMap4k: 7 kB\nX: 1\n",
+        "MemTotal:       17 kB\n\nActive(anon):   5 kB\nHugePages_Total:  6\nDirectMap4k: 7 kB\n",
+        "MemTotal :      17 kB\nActive(anon):   5 kB\n",
+        "MemTotal:       17 kB\nMemTotal:   18 kB\n",
+        "MemTotal:       -3 kB\nActive(anon):\t5\tkB\t\n",
+        "",
+        "MemTotal:       16 kB\nActive(anon):   2 kB\nHugePages_Total:  3\nDirectMap4k: 4 kB\n",
+    };
+    vg_buf want = VG_BUF_INIT, got = VG_BUF_INIT, file = VG_BUF_INIT;
+    proc_meminfo_plan *plan = proc_meminfo_plan_new();
+    assert_non_null(plan);
+    for (int pass = 0; pass < 2; pass++) {
+        for (size_t i = 0; i <= sizeof in / sizeof in[0]; i++) {
+            const char *text = i < sizeof in / sizeof in[0] ? in[i] : NULL;
+            if (!text) { /* this machine's own file, if any */
+                if (vg_buf_read_file(&file, "/proc/meminfo", 1 << 20) != 0)
+                    continue;
+                text = file.data;
+            }
+            for (int rep = 0; rep < 2; rep++) {
+                unsigned sk_want, sk_got;
+                int rc_want, rc_got;
+                parse_one(NULL, text, &want, &sk_want, &rc_want);
+                parse_one(plan, text, &got, &sk_got, &rc_got);
+                assert_int_equal(rc_got, rc_want);
+                assert_int_equal(sk_got, sk_want);
+                assert_int_equal(got.len, want.len);
+                if (want.len)
+                    assert_memory_equal(got.data, want.data, want.len);
+            }
+        }
+    }
+    proc_meminfo_plan_free(plan);
+    vg_buf_release(&want);
+    vg_buf_release(&got);
+    vg_buf_release(&file);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -116,6 +184,7 @@ int main(void)
         cmocka_unit_test(test_malformed),
         cmocka_unit_test(test_huge),
         cmocka_unit_test(test_collect),
+        cmocka_unit_test(test_plan_matches_plain),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
