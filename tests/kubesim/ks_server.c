@@ -12,6 +12,7 @@
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <poll.h>
+#include <stdbool.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -56,68 +57,94 @@ int ks_server_listen(ks_sim *s)
 }
 
 /*
- * The live connections, so that a stop can end them: their sockets are shut
- * down (a watch notices within its 250 ms wake-up, a read returns 0) and
- * ks_server_run waits for the threads before it returns. The process then
- * exits with no thread half-way through a TLS handshake or a request,
- * which LeakSanitizer would otherwise report at random.
+ * The connection threads, so that a stop can end them: their sockets are
+ * shut down (a watch notices within its 250 ms wake-up, a read returns 0)
+ * and ks_server_run joins the threads before it returns. Joined, not just
+ * counted: a thread that has said it is done still runs OpenSSL's
+ * thread-exit cleanup (its per-thread random generators), and a process
+ * exiting under it leaks those, which LeakSanitizer reports at random. The
+ * accept loop joins finished threads as it goes.
  */
+typedef enum { SLOT_FREE = 0, SLOT_RUNNING, SLOT_DONE } slot_state;
+
+typedef struct conn_slot {
+    int fd;
+    pthread_t thread;
+    slot_state state;
+} conn_slot;
+
 typedef struct conn_set {
     pthread_mutex_t mu;
     pthread_cond_t cv;
-    int *fds;          /* live sockets; -1 = free slot */
+    conn_slot *slots;
     size_t cap;
-    size_t live;       /* threads running */
+    size_t running;    /* slots in SLOT_RUNNING */
 } conn_set;
 
 typedef struct conn_arg {
     ks_sim *sim;
     conn_set *set;
+    size_t slot;
     int fd;
 } conn_arg;
 
-/* Register fd; 0 or -ENOMEM (the connection is then refused). */
-static int conn_set_add(conn_set *cs, int fd)
+/* A free slot for fd, marked running; its index or -ENOMEM. */
+static long conn_set_add(conn_set *cs, int fd)
 {
-    int rc = 0;
+    long rc;
     pthread_mutex_lock(&cs->mu);
     size_t i = 0;
-    while (i < cs->cap && cs->fds[i] >= 0)
+    while (i < cs->cap && cs->slots[i].state != SLOT_FREE)
         i++;
     if (i == cs->cap) {
         size_t ncap = cs->cap ? cs->cap * 2 : 64;
-        int *n = realloc(cs->fds, ncap * sizeof *n);
+        conn_slot *n = realloc(cs->slots, ncap * sizeof *n);
         if (!n) {
             rc = -ENOMEM;
             goto out;
         }
-        for (size_t j = cs->cap; j < ncap; j++)
-            n[j] = -1;
-        cs->fds = n;
+        memset(n + cs->cap, 0, (ncap - cs->cap) * sizeof *n);
+        cs->slots = n;
         cs->cap = ncap;
     }
-    cs->fds[i] = fd;
-    cs->live++;
+    cs->slots[i].fd = fd;
+    cs->slots[i].state = SLOT_RUNNING;
+    cs->running++;
+    rc = (long)i;
 out:
     pthread_mutex_unlock(&cs->mu);
     return rc;
 }
 
-static void conn_set_del(conn_set *cs, int fd)
+/* The thread of slot i is about to return (or was never started). */
+static void conn_set_done(conn_set *cs, size_t i, bool started)
 {
     pthread_mutex_lock(&cs->mu);
-    for (size_t i = 0; i < cs->cap; i++)
-        if (cs->fds[i] == fd) {
-            cs->fds[i] = -1;
-            break;
-        }
-    cs->live--;
+    cs->slots[i].state = started ? SLOT_DONE : SLOT_FREE;
+    cs->running--;
     pthread_cond_broadcast(&cs->cv);
     pthread_mutex_unlock(&cs->mu);
 }
 
-/* Shut every live socket down and wait up to wait_ms for the threads. */
-static void conn_set_drain(conn_set *cs, int wait_ms)
+/* Join the threads that are done (accept loop only: it sets thread). */
+static void conn_set_reap(conn_set *cs)
+{
+    pthread_mutex_lock(&cs->mu);
+    for (size_t i = 0; i < cs->cap; i++) {
+        if (cs->slots[i].state != SLOT_DONE)
+            continue;
+        pthread_t t = cs->slots[i].thread;
+        pthread_mutex_unlock(&cs->mu);
+        pthread_join(t, NULL);
+        pthread_mutex_lock(&cs->mu);
+        cs->slots[i].state = SLOT_FREE;
+    }
+    pthread_mutex_unlock(&cs->mu);
+}
+
+/* Shut every live socket down, wait up to wait_ms for the threads, join
+ * them. Returns how many are still running. */
+static size_t conn_set_drain(conn_set *cs, int wait_ms)
 {
     struct timespec dl;
     clock_gettime(CLOCK_REALTIME, &dl);
@@ -129,11 +156,16 @@ static void conn_set_drain(conn_set *cs, int wait_ms)
     }
     pthread_mutex_lock(&cs->mu);
     for (size_t i = 0; i < cs->cap; i++)
-        if (cs->fds[i] >= 0)
-            shutdown(cs->fds[i], SHUT_RDWR);
-    while (cs->live && pthread_cond_timedwait(&cs->cv, &cs->mu, &dl) == 0)
+        if (cs->slots[i].state == SLOT_RUNNING)
+            shutdown(cs->slots[i].fd, SHUT_RDWR);
+    while (cs->running && pthread_cond_timedwait(&cs->cv, &cs->mu, &dl) == 0)
         ;
     pthread_mutex_unlock(&cs->mu);
+    conn_set_reap(cs);
+    pthread_mutex_lock(&cs->mu);
+    size_t left = cs->running;
+    pthread_mutex_unlock(&cs->mu);
+    return left;
 }
 
 static void *conn_main(void *arg)
@@ -171,8 +203,8 @@ out:
     SSL_free(ssl);
     free(c);
     free(req);
-    conn_set_del(ca->set, ca->fd);
-    close(ca->fd); /* after the set forgets it: the number may be reused */
+    close(ca->fd);
+    conn_set_done(ca->set, ca->slot, true);
     free(ca);
     return NULL;
 }
@@ -181,7 +213,6 @@ int ks_server_run(ks_sim *s)
 {
     pthread_attr_t attr;
     pthread_attr_init(&attr);
-    pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
     pthread_attr_setstacksize(&attr, 1024 * 1024);
     /* on the heap: a thread stuck past the stop's wait may still use it */
     conn_set *cs = calloc(1, sizeof *cs);
@@ -192,6 +223,7 @@ int ks_server_run(ks_sim *s)
     pthread_mutex_init(&cs->mu, NULL);
     pthread_cond_init(&cs->cv, NULL);
     while (!s->stop) {
+        conn_set_reap(cs);
         struct pollfd p = {.fd = s->listen_fd, .events = POLLIN};
         if (poll(&p, 1, 200) <= 0)
             continue;
@@ -201,36 +233,30 @@ int ks_server_run(ks_sim *s)
         int one = 1;
         setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
         conn_arg *ca = malloc(sizeof *ca);
-        pthread_t t;
-        if (!ca) {
+        long slot = ca ? conn_set_add(cs, fd) : -ENOMEM;
+        if (slot < 0) {
             close(fd);
+            free(ca);
             continue;
         }
         ca->sim = s;
         ca->set = cs;
+        ca->slot = (size_t)slot;
         ca->fd = fd;
-        if (conn_set_add(cs, fd)) {
+        /* thread is set before any reap can look at the slot: both here */
+        if (pthread_create(&cs->slots[slot].thread, &attr, conn_main, ca)) {
             close(fd);
             free(ca);
-            continue;
-        }
-        if (pthread_create(&t, &attr, conn_main, ca)) {
-            conn_set_del(cs, fd);
-            close(fd);
-            free(ca);
+            conn_set_done(cs, (size_t)slot, false);
         }
     }
     pthread_attr_destroy(&attr);
     close(s->listen_fd);
-    conn_set_drain(cs, 3000);
-    pthread_mutex_lock(&cs->mu);
-    size_t left = cs->live;
-    pthread_mutex_unlock(&cs->mu);
-    if (left) /* a thread stuck past the wait still holds the set */
-        return 0;
+    if (conn_set_drain(cs, 3000))
+        return 0; /* a thread stuck past the wait still holds the set */
     pthread_cond_destroy(&cs->cv);
     pthread_mutex_destroy(&cs->mu);
-    free(cs->fds);
+    free(cs->slots);
     free(cs);
     return 0;
 }
