@@ -301,7 +301,8 @@ int main(int argc, char **argv)
     ks_load_stop(&ld);
     ks_scenario_stop(&sc);
     ks_ctrl_stop(&ctrl);
-    /* connection threads are detached and may still hold the store: the
-     * process exits without tearing the store down under them */
+    /* ks_server_run joined the connection threads it could (one stuck past
+     * its 3 s wait may still hold the store), so the store is left to the
+     * process exit rather than torn down */
     return 0;
 }
