@@ -3,7 +3,7 @@
 # machine, with the same 19 node collectors on both (the node_exporter
 # compatible set: cpu stat meminfo loadavg vmstat pressure uname os time
 # filefd sockstat netstat entropy diskstats filesystem netdev netclass hwmon
-# thermal_zone), $SCRAPES (default 200) interleaved scrapes of each after a
+# thermal_zone), $SCRAPES (default 1000) interleaved scrapes of each after a
 # warm-up, measured by bench/lib/scrapebench.py. Prints a markdown table
 # for docs/benchmarks.md.
 #
@@ -17,7 +17,7 @@
 set -euo pipefail
 REPO=${REPO:-$(cd "$(dirname "$0")/.." && pwd)}
 BIN=${BIN:-$REPO/bin}
-SCRAPES=${SCRAPES:-200}
+SCRAPES=${SCRAPES:-1000}
 AGENT=$BIN/vigil-agent
 NE=${NODE_EXPORTER:-$(command -v prometheus-node-exporter || command -v node_exporter || true)}
 [ -x "$AGENT" ] || { echo "node_bench: $AGENT not built (make first)"; exit 1; }
