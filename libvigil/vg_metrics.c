@@ -105,11 +105,15 @@ typedef struct hist {
     double sum;
 } hist;
 
+/* 24 bytes: a scrape of 500 pods holds ~28k of them. The family's type
+ * says which member of u is live. */
 typedef struct sample {
     struct sample *next;
     const char *const *values;   /* interned tuple; NULL without labels */
-    double value;
-    hist *h;                     /* histograms only */
+    union {
+        double value;            /* counter, gauge, untyped */
+        hist *h;                 /* histogram */
+    } u;
 } sample;
 
 struct fam_meta;
@@ -807,8 +811,10 @@ static sample *sample_new(vg_family *f, const char *const *values)
         goto nomem; /* the claimed slot stays: the series is lost either way */
     smp->next = NULL;
     smp->values = tuple;
-    smp->value = 0;
-    smp->h = NULL;
+    if (f->type == VG_MT_HISTOGRAM)
+        smp->u.h = NULL;
+    else
+        smp->u.value = 0;
     if (f->tail)
         f->tail->next = smp;
     else
@@ -834,7 +840,7 @@ int vg_family_addv(vg_family *f, double value, const char *const *values)
     sample *smp = sample_new(f, values);
     if (!smp)
         return -errno;
-    smp->value = value;
+    smp->u.value = value;
     return 0;
 }
 
@@ -900,7 +906,7 @@ int vg_family_add_histogram(vg_family *f, const double *bounds, const uint64_t *
     h->cum = c;
     h->count = count;
     h->sum = sum;
-    smp->h = h;
+    smp->u.h = h;
     return 0;
 }
 
@@ -994,17 +1000,19 @@ size_t vg_family_nlabels(const vg_family *f) { return f->nlabels; }
 const char *vg_family_label_name(const vg_family *f, size_t i) { return f->label_names[i]; }
 size_t vg_family_sample_count(const vg_family *f) { return f->nsamples; }
 
-static void sample_view(const sample *smp, vg_sample_view *out)
+static void sample_view(const sample *smp, bool is_hist, vg_sample_view *out)
 {
     memset(out, 0, sizeof *out);
     out->values = smp->values;
-    out->value = smp->value;
-    if (smp->h) {
-        out->nbuckets = smp->h->nb;
-        out->bounds = smp->h->bounds;
-        out->cumulative = smp->h->cum;
-        out->count = smp->h->count;
-        out->sum = smp->h->sum;
+    if (!is_hist) {
+        out->value = smp->u.value;
+    } else if (smp->u.h) {
+        const hist *h = smp->u.h;
+        out->nbuckets = h->nb;
+        out->bounds = h->bounds;
+        out->cumulative = h->cum;
+        out->count = h->count;
+        out->sum = h->sum;
     }
 }
 
@@ -1015,17 +1023,21 @@ void vg_family_sample(const vg_family *f, size_t i, vg_sample_view *out)
         smp = smp->next;
     memset(out, 0, sizeof *out);
     if (smp)
-        sample_view(smp, out);
+        sample_view(smp, f->type == VG_MT_HISTOGRAM, out);
 }
 
-void vg_family_iter_init(const vg_family *f, vg_sample_iter *it) { it->p = f->head; }
+void vg_family_iter_init(const vg_family *f, vg_sample_iter *it)
+{
+    it->p = f->head;
+    it->hist = f->type == VG_MT_HISTOGRAM;
+}
 
 bool vg_family_iter_next(vg_sample_iter *it, vg_sample_view *out)
 {
     const sample *smp = it->p;
     if (!smp)
         return false;
-    sample_view(smp, out);
+    sample_view(smp, it->hist, out);
     it->p = smp->next;
     return true;
 }

@@ -140,6 +140,7 @@ void vg_family_sample(const vg_family *f, size_t i, vg_sample_view *out);
 /* Walk samples in insertion order. */
 typedef struct vg_sample_iter {
     const void *p;
+    bool hist;        /* the family is a histogram */
 } vg_sample_iter;
 void vg_family_iter_init(const vg_family *f, vg_sample_iter *it);
 bool vg_family_iter_next(vg_sample_iter *it, vg_sample_view *out);
