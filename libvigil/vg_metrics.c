@@ -619,7 +619,7 @@ static const char *intern_str(vg_scrape *s, const char *v)
     size_t n = strlen(v);
     if (n > UINT32_MAX)
         return NULL;
-    if ((s->nstrs + 1) * 2 > s->strs_cap && strs_grow(s))
+    if ((s->nstrs + 1) * 4 > s->strs_cap * 3 && strs_grow(s)) /* load <= 3/4 */
         return NULL;
     uint64_t h = hash_str(v, n);
     size_t j = h & (s->strs_cap - 1);
@@ -681,7 +681,7 @@ static int tuples_grow(vg_scrape *s)
 /* The shared copy of a tuple of n interned values. NULL: no memory. */
 static const char *const *intern_tuple(vg_scrape *s, const char *const *vals, size_t n)
 {
-    if ((s->ntuples + 1) * 2 > s->tuples_cap && tuples_grow(s))
+    if ((s->ntuples + 1) * 4 > s->tuples_cap * 3 && tuples_grow(s)) /* load <= 3/4 */
         return NULL;
     uint64_t h = hash_ptrs(HASH_SEED ^ n, (const void *const *)vals, n);
     size_t j = h & (s->tuples_cap - 1);
