@@ -164,10 +164,13 @@ typedef struct tuple_slot {
  * used by more than TUPLE_FAMS_MAX families goes on in the series table.
  */
 #define TUPLE_FAMS_MAX 64
+#define TUPLE_FAMS_INLINE 8     /* most tuples (a cpu, device or interface) */
+#define TUPLE_FAMS_GROWN 32     /* a container's ~30 families: one step */
 typedef struct tuple_meta {
-    const vg_family **fams;
+    const vg_family **fams;     /* inl, or an arena array once grown */
     uint32_t n, cap;
     bool overflow;              /* further series of this tuple: series table */
+    const vg_family *inl[TUPLE_FAMS_INLINE];
 } tuple_meta;
 
 /* A kept sort position: the directory slot and the meta it held then. A
@@ -694,6 +697,8 @@ static const char *const *intern_tuple(vg_scrape *s, const char *const *vals, si
     if (!m)
         return NULL;
     memset(m, 0, sizeof *m);
+    m->fams = m->inl;
+    m->cap = TUPLE_FAMS_INLINE;
     const char **t = (const char **)(void *)(m + 1);
     memcpy(t, vals, n * sizeof *t);
     s->tuples[j].gen = s->gen;
@@ -763,7 +768,8 @@ static int series_claim_any(vg_scrape *s, vg_family *f, const char *const *tuple
         if (m->fams[i] == f)
             return 0;
     if (!m->overflow && m->n == m->cap && m->cap < TUPLE_FAMS_MAX) {
-        uint32_t ncap = m->cap ? m->cap * 2 : 8;
+        /* the arena keeps what is outgrown: few steps, the first one big */
+        uint32_t ncap = m->cap < TUPLE_FAMS_GROWN ? TUPLE_FAMS_GROWN : TUPLE_FAMS_MAX;
         const vg_family **nf = arena_alloc(&s->ar, ncap * sizeof *nf);
         if (!nf)
             return -ENOMEM;

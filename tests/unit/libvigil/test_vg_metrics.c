@@ -395,13 +395,16 @@ static void test_shared_tuple_and_interning(void **st)
             snprintf(name, sizeof name, "fam_%03d", i);
             fams[i] = vg_scrape_family(s, name, VG_MT_GAUGE, "", 2, (const char *[]){"id", "q"});
             assert_int_equal(vg_family_add(fams[i], i, i % 2 ? iid : id, "a\"b"), 0);
+            /* found at every stage of the tuple's family list: inline,
+             * grown, full, and past it in the series table */
+            assert_int_equal(vg_family_add(fams[i / 2], i, id, "a\"b"), -EEXIST);
         }
         for (int i = 0; i < 100; i++)
             assert_int_equal(vg_family_add(fams[i], i, id, "a\"b"), -EEXIST);
         vg_scrape_stats stats;
         vg_scrape_stats_get(s, &stats);
         assert_int_equal(stats.series, 100);
-        assert_int_equal(stats.duplicates, 100);
+        assert_int_equal(stats.duplicates, 200);
         vg_sample_view v;
         vg_family_sample(fams[99], 0, &v);
         assert_ptr_equal(v.values[0], iid);
