@@ -2,14 +2,28 @@
  * fuzz_proc_net_snmp.c - libFuzzer target for the /proc/net/{netstat,snmp,snmp6} parsers
  * (agent/collectors/proc_net_snmp.h): arbitrary bytes must never crash, read past
  * the buffer (a heap copy of exactly size bytes) or yield an
- * unencodable scrape.
+ * unencodable scrape; and kept plans must parse as the plain parses do
+ * (fuzz_plan.h).
  */
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "collectors/proc_net_snmp.h"
+#include "fuzz_plan.h"
 #include "vg_prom.h"
+
+static int parse_pairs(void *plan, const char *buf, size_t len, const void *filter, vg_scrape *s,
+                       unsigned *skipped)
+{
+    return proc_net_snmp_parse_pairs_planned(plan, buf, len, filter, s, skipped);
+}
+
+static int parse_snmp6(void *plan, const char *buf, size_t len, const void *filter, vg_scrape *s,
+                       unsigned *skipped)
+{
+    return proc_net_snmp_parse_snmp6_planned(plan, buf, len, filter, s, skipped);
+}
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
@@ -34,6 +48,18 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         proc_net_snmp_parse_pairs(buf, size, &f, s, &skipped);
         proc_net_snmp_parse_snmp6(buf, size, &f, s, &skipped);
     }
+    /* kept plans give what the plain parses give (one plan per file) */
+    proc_net_snmp_plan *pp = proc_net_snmp_plan_new(), *p6 = proc_net_snmp_plan_new();
+    if (pp && p6) {
+        fuzz_plan_check(pp, parse_pairs, NULL, data, size);
+        fuzz_plan_check(p6, parse_snmp6, NULL, data, size);
+        if (f.pattern) {
+            fuzz_plan_check(pp, parse_pairs, &f, data, size);
+            fuzz_plan_check(p6, parse_snmp6, &f, data, size);
+        }
+    }
+    proc_net_snmp_plan_free(pp);
+    proc_net_snmp_plan_free(p6);
     field_filter_release(&f);
     vg_buf out = VG_BUF_INIT;
     if (vg_prom_encode(s, VG_PROM_TEXT, &out) != 0)
