@@ -17,7 +17,7 @@
  *    whole is unusable (file missing, unreadable): the scrape goes on and the
  *    collector reports success 0.
  *  - collect() runs one collector at a time, on the event loop thread for
- *    loop-safe collectors (until one that is not: the rest of that
+ *    collectors marked loop_safe (until one that is not: the rest of that
  *    collection runs on the collection thread); it must return before
  *    ctx->deadline_ms (monotonic), using worker threads with a timeout for
  *    calls that can block (statfs on a hung mount). On the loop
@@ -76,18 +76,16 @@ typedef struct agent_collector {
     int (*collect)(agent_ctx *ctx, void *state, vg_scrape *s);
     /* Optional: free state. */
     void (*release)(void *state);
+    /* collect() may run on the event loop thread (which saves the hand-off
+     * to the collection thread): it only reads procfs and sysfs, or waits
+     * for its workers no longer than ctx->loop_until_ms. Left false (pods,
+     * gpu, any new collector until shown otherwise): the collection thread. */
+    bool loop_safe;
 } agent_collector;
 
 /* The const table, in output order; defined in agent_collectors.c. */
 extern const agent_collector *const agent_collectors[];
 extern const size_t agent_ncollectors;
-
-/*
- * Whether c may run on the event loop thread (which saves the hand-off to
- * the collection thread): its collect() only reads procfs and sysfs, or
- * waits for its workers no longer than ctx->loop_until_ms.
- */
-bool agent_collector_loop_safe(const agent_collector *c);
 
 /*
  * Build "<root><rel>" into out (rel starts with '/'). Returns 0, or

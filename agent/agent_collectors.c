@@ -44,24 +44,3 @@ const agent_collector *const agent_collectors[] = {
 };
 
 const size_t agent_ncollectors = sizeof(agent_collectors) / sizeof(agent_collectors[0]) - 1;
-
-/* The node collectors: procfs and sysfs reads of bounded cost; filesystem
- * waits for its statfs workers at most ctx->loop_until_ms on the loop. Not
- * pods (hundreds of cgroups, runtime state) nor gpu (NVML can stall). */
-static const agent_collector *const loop_safe[] = {
-    &agent_collector_cpu, &agent_collector_stat, &agent_collector_meminfo,
-    &agent_collector_loadavg, &agent_collector_vmstat, &agent_collector_pressure,
-    &agent_collector_uname, &agent_collector_os, &agent_collector_time,
-    &agent_collector_filefd, &agent_collector_sockstat, &agent_collector_netstat,
-    &agent_collector_entropy,
-    &agent_collector_diskstats, &agent_collector_filesystem, &agent_collector_netdev,
-    &agent_collector_netclass, &agent_collector_hwmon, &agent_collector_thermal_zone,
-};
-
-bool agent_collector_loop_safe(const agent_collector *c)
-{
-    for (size_t i = 0; i < sizeof loop_safe / sizeof loop_safe[0]; i++)
-        if (loop_safe[i] == c)
-            return true;
-    return false;
-}

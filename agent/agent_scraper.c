@@ -37,7 +37,6 @@ typedef struct slot {
     int inited;      /* init() ran and succeeded (or there is none) */
     int enabled;
     int last_rc;     /* to log failures on change, not every scrape */
-    bool loop_safe;  /* agent_collector_loop_safe */
     /* this collection: */
     double secs;     /* time spent in collect() */
     int rc;
@@ -169,7 +168,6 @@ int agent_scraper_new(const vg_config *cfg, vg_log *log, vg_registry *reg,
     sc->n = agent_ncollectors;
     for (size_t i = 0; i < sc->n; i++) {
         sc->slots[i].c = agent_collectors[i];
-        sc->slots[i].loop_safe = agent_collector_loop_safe(agent_collectors[i]);
         sc->slots[i].enabled = is_enabled(cfg, agent_collectors[i]);
         init_slot(sc, &sc->slots[i]);
     }
@@ -268,7 +266,7 @@ int agent_scraper_collect_loop(agent_scraper *sc, vg_scrape *s, uint64_t deadlin
         slot *sl = &sc->slots[sc->next];
         if (!sl->enabled)
             continue;
-        if (!sl->loop_safe)
+        if (!sl->c->loop_safe)
             goto out;
         sc->ctx.loop_until_ms = AGENT_LOOP_NO_WAIT;
         run_slot(sc, sl, s);

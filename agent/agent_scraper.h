@@ -50,7 +50,7 @@ int agent_scraper_collect(agent_scraper *sc, vg_scrape *s, uint64_t deadline_ms)
 
 /*
  * Start a collection on the event loop thread: run the collectors in table
- * order while they are loop-safe (agent_collector_loop_safe); one that
+ * order while they are loop-safe (agent_collector.loop_safe); one that
  * starts workers (filesystem) is finished after the others, waiting for
  * them a few ms at most. 0: the collection is complete. 1: it stopped at a
  * collector that may block or wait longer; finish it with

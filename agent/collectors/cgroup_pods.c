@@ -1639,4 +1639,5 @@ const agent_collector agent_collector_pods = {
     pods_init,
     pods_collect,
     pods_release,
+    false, /* hundreds of cgroups and runtime state: the collection thread */
 };

@@ -172,4 +172,5 @@ const agent_collector agent_collector_time = {
     .init = time_init,
     .collect = time_collect,
     .release = time_release,
+    .loop_safe = true,
 };

@@ -1116,4 +1116,5 @@ const agent_collector agent_collector_gpu = {
     gpu_init,
     gpu_collect,
     gpu_release,
+    false, /* NVML calls can stall: the collection thread */
 };

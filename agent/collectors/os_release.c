@@ -272,4 +272,5 @@ const agent_collector agent_collector_os = {
     .init = os_init,
     .collect = os_collect,
     .release = os_release_state,
+    .loop_safe = true,
 };

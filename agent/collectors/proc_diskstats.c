@@ -493,4 +493,5 @@ const agent_collector agent_collector_diskstats = {
     .init = ds_init,
     .collect = ds_collect,
     .release = ds_release,
+    .loop_safe = true,
 };

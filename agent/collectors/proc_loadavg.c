@@ -45,4 +45,5 @@ const agent_collector agent_collector_loadavg = {
     .default_enabled = true,
     .help = "Load averages from /proc/loadavg (node_load1, node_load5, node_load15)",
     .collect = loadavg_collect,
+    .loop_safe = true,
 };

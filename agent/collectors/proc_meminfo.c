@@ -318,4 +318,5 @@ const agent_collector agent_collector_meminfo = {
     .init = meminfo_init,
     .collect = meminfo_collect,
     .release = meminfo_release,
+    .loop_safe = true,
 };

@@ -672,4 +672,5 @@ const agent_collector agent_collector_filesystem = {
     .init = fs_init,
     .collect = fs_collect,
     .release = fs_release,
+    .loop_safe = true,
 };

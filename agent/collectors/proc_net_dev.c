@@ -251,4 +251,5 @@ const agent_collector agent_collector_netdev = {
     .init = nd_init,
     .collect = nd_collect,
     .release = nd_release,
+    .loop_safe = true,
 };

@@ -747,4 +747,5 @@ const agent_collector agent_collector_netstat = {
     .init = netstat_init,
     .collect = netstat_collect,
     .release = netstat_release,
+    .loop_safe = true,
 };

@@ -137,4 +137,5 @@ const agent_collector agent_collector_sockstat = {
     .default_enabled = true,
     .help = "Socket counts and memory from /proc/net/sockstat{,6} (node_sockstat_*)",
     .collect = sockstat_collect,
+    .loop_safe = true,
 };

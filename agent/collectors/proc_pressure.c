@@ -150,4 +150,5 @@ const agent_collector agent_collector_pressure = {
     .init = pressure_init,
     .collect = pressure_collect,
     .release = pressure_release,
+    .loop_safe = true,
 };

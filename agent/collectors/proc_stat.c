@@ -506,6 +506,7 @@ const agent_collector agent_collector_cpu = {
     .init = cpu_init,
     .collect = cpu_collect,
     .release = cpu_release,
+    .loop_safe = true,
 };
 
 const agent_collector agent_collector_stat = {
@@ -513,4 +514,5 @@ const agent_collector agent_collector_stat = {
     .default_enabled = true,
     .help = "Boot time, context switches, forks, interrupts and process counts from /proc/stat",
     .collect = stat_collect,
+    .loop_safe = true,
 };

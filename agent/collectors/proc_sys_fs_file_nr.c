@@ -66,4 +66,5 @@ const agent_collector agent_collector_filefd = {
     .init = filefd_init,
     .collect = filefd_collect,
     .release = filefd_release,
+    .loop_safe = true,
 };

@@ -133,4 +133,5 @@ const agent_collector agent_collector_uname = {
     .init = uname_init,
     .collect = uname_collect,
     .release = uname_release,
+    .loop_safe = true,
 };

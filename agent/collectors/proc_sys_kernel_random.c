@@ -69,4 +69,5 @@ const agent_collector agent_collector_entropy = {
     .init = entropy_init,
     .collect = entropy_collect,
     .release = entropy_release,
+    .loop_safe = true,
 };

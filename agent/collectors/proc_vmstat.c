@@ -356,4 +356,5 @@ const agent_collector agent_collector_vmstat = {
     .init = vmstat_init,
     .collect = vmstat_collect,
     .release = vmstat_release,
+    .loop_safe = true,
 };

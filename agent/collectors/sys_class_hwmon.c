@@ -483,4 +483,5 @@ const agent_collector agent_collector_hwmon = {
     .init = hw_init,
     .collect = hw_collect,
     .release = hw_release,
+    .loop_safe = true,
 };

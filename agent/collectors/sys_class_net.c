@@ -441,4 +441,5 @@ const agent_collector agent_collector_netclass = {
     .init = nc_init,
     .collect = nc_collect,
     .release = nc_release,
+    .loop_safe = true,
 };

@@ -184,4 +184,5 @@ const agent_collector agent_collector_thermal_zone = {
     .init = th_init,
     .collect = th_collect,
     .release = th_release,
+    .loop_safe = true,
 };
