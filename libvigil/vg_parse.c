@@ -55,6 +55,33 @@ size_t vg_fields(vg_slice line, vg_slice *fields, size_t max)
     return n;
 }
 
+vg_slice vg_field_next(vg_slice line, size_t *pos)
+{
+    size_t i = *pos;
+    while (i < line.n && is_space(line.p[i]))
+        i++;
+    size_t st = i;
+    while (i < line.n && !is_space(line.p[i]))
+        i++;
+    vg_slice f = {line.p + st, i - st};
+    while (i < line.n && is_space(line.p[i]))
+        i++;
+    *pos = i;
+    return f;
+}
+
+bool vg_line_name_value(vg_slice line, const char *name, size_t nlen, vg_slice *value)
+{
+    if (line.n <= nlen || memcmp(line.p, name, nlen) != 0 || !is_space(line.p[nlen]))
+        return false;
+    size_t i = nlen;
+    vg_slice v = vg_field_next(line, &i);
+    if (!v.n || i != line.n)
+        return false;
+    *value = v;
+    return true;
+}
+
 vg_slice vg_slice_trim(vg_slice s)
 {
     while (s.n && is_space(s.p[0])) {

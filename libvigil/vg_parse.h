@@ -33,6 +33,20 @@ bool vg_lines_next(vg_lines *it, vg_slice *line);
  */
 size_t vg_fields(vg_slice line, vg_slice *fields, size_t max);
 
+/*
+ * The field at or after line.p[*pos] (blanks as vg_fields: space, tab,
+ * '\r', '\n'); *pos moves past it and the blanks after it. An empty slice
+ * when only blanks are left. For walking a line field by field in place.
+ */
+vg_slice vg_field_next(vg_slice line, size_t *pos);
+
+/*
+ * Whether line is name (nlen bytes), at least one blank, one field and
+ * nothing else but blanks; that field in *value. Parse plans use it to
+ * check a "name value" line against the one they were made from.
+ */
+bool vg_line_name_value(vg_slice line, const char *name, size_t nlen, vg_slice *value);
+
 /* Trim spaces, tabs, '\r' and '\n' from both ends. */
 vg_slice vg_slice_trim(vg_slice s);
 bool vg_slice_eq(vg_slice s, const char *lit);

@@ -163,8 +163,6 @@ void proc_meminfo_plan_free(proc_meminfo_plan *p)
     free(p);
 }
 
-static bool is_blank(char c) { return c == ' ' || c == '\t' || c == '\r' || c == '\n'; }
-
 /* A plan for buf when the full parse takes every line of it. */
 static void plan_build(proc_meminfo_plan *p, const char *buf, size_t len)
 {
@@ -231,21 +229,9 @@ static int plan_apply(const proc_meminfo_plan *p, const char *buf, size_t len, v
             return -EAGAIN;
         /* value, then "kB" when planned, then nothing */
         size_t i = l->key_len;
-        while (i < line.n && is_blank(line.p[i]))
-            i++;
-        size_t st = i;
-        while (i < line.n && !is_blank(line.p[i]))
-            i++;
-        vals[k] = (vg_slice){line.p + st, i - st};
-        while (i < line.n && is_blank(line.p[i]))
-            i++;
-        if (l->kb) {
-            if (line.n - i < 2 || line.p[i] != 'k' || line.p[i + 1] != 'B')
-                return -EAGAIN;
-            i += 2;
-            while (i < line.n && is_blank(line.p[i]))
-                i++;
-        }
+        vals[k] = vg_field_next(line, &i);
+        if (l->kb && !vg_slice_eq(vg_field_next(line, &i), "kB"))
+            return -EAGAIN;
         if (!vals[k].n || i != line.n)
             return -EAGAIN;
     }

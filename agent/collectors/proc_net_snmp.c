@@ -494,6 +494,24 @@ static void plan_build_pairs(proc_net_snmp_plan *p, const char *buf, size_t len,
     p->valid = p->nlines > 0;
 }
 
+/* The values a planned parse took, in the plan's field order, as series;
+ * a bad value is skipped and counted, as the full parse does. */
+static int plan_emit(const proc_net_snmp_plan *p, const vg_slice *vals, size_t nv, vg_scrape *s,
+                     unsigned *skipped)
+{
+    int added = 0;
+    for (size_t i = 0; i < nv; i++) {
+        double v;
+        if (value_parse(vals[i], &v) ||
+            vg_scrape_add1(s, p->strs.data + p->fields[i].name, VG_MT_UNTYPED,
+                           p->strs.data + p->fields[i].help, v) != 0)
+            (*skipped)++;
+        else
+            added++;
+    }
+    return added;
+}
+
 /* The planned parse of netstat/snmp: -EAGAIN when buf does not fit it. */
 static int plan_apply_pairs(const proc_net_snmp_plan *p, const char *buf, size_t len,
                             vg_scrape *s, unsigned *skipped)
@@ -531,17 +549,7 @@ static int plan_apply_pairs(const proc_net_snmp_plan *p, const char *buf, size_t
     if (vg_lines_next(&it, &hdr))
         return -EAGAIN;
     *skipped += bad;
-    int added = 0;
-    for (size_t i = 0; i < nv; i++) {
-        double v;
-        if (value_parse(vals[i], &v) ||
-            vg_scrape_add1(s, p->strs.data + p->fields[i].name, VG_MT_UNTYPED,
-                           p->strs.data + p->fields[i].help, v) != 0)
-            (*skipped)++;
-        else
-            added++;
-    }
-    return added;
+    return plan_emit(p, vals, nv, s, skipped);
 }
 
 int proc_net_snmp_parse_pairs_planned(proc_net_snmp_plan *plan, const char *buf, size_t len,
@@ -591,8 +599,6 @@ static void plan_build_snmp6(proc_net_snmp_plan *p, const char *buf, size_t len,
         p->valid |= p->lines[k].ntok != 0;
 }
 
-static bool is_blank(char c) { return c == ' ' || c == '\t' || c == '\r' || c == '\n'; }
-
 static int plan_apply_snmp6(const proc_net_snmp_plan *p, const char *buf, size_t len,
                             vg_scrape *s, unsigned *skipped)
 {
@@ -604,40 +610,18 @@ static int plan_apply_snmp6(const proc_net_snmp_plan *p, const char *buf, size_t
     vg_lines_init(&it, buf, len);
     for (size_t k = 0; k < p->nlines; k++) {
         const plan_line *l = &p->lines[k];
-        /* the planned name at the line's start, then exactly one field (as
-         * vg_fields would split it: blanks are space, tab, CR) */
-        if (!vg_lines_next(&it, &line) || line.n <= l->len ||
-            memcmp(line.p, p->text.data + l->off, l->len) != 0 || !is_blank(line.p[l->len]))
-            return -EAGAIN;
-        size_t i = l->len;
-        while (i < line.n && is_blank(line.p[i]))
-            i++;
-        size_t st = i;
-        while (i < line.n && !is_blank(line.p[i]))
-            i++;
-        size_t en = i;
-        while (i < line.n && is_blank(line.p[i]))
-            i++;
-        if (st == en || i != line.n)
+        /* the planned name at the line's start, then exactly one field */
+        vg_slice v;
+        if (!vg_lines_next(&it, &line) || !vg_line_name_value(line, p->text.data + l->off, l->len, &v))
             return -EAGAIN;
         if (l->nsel)
-            vals[nv++] = (vg_slice){line.p + st, en - st};
+            vals[nv++] = v;
         bad += l->bad;
     }
     if (vg_lines_next(&it, &line))
         return -EAGAIN;
     *skipped += bad;
-    int added = 0;
-    for (size_t i = 0; i < nv; i++) {
-        double v;
-        if (value_parse(vals[i], &v) ||
-            vg_scrape_add1(s, p->strs.data + p->fields[i].name, VG_MT_UNTYPED,
-                           p->strs.data + p->fields[i].help, v) != 0)
-            (*skipped)++;
-        else
-            added++;
-    }
-    return added;
+    return plan_emit(p, vals, nv, s, skipped);
 }
 
 int proc_net_snmp_parse_snmp6_planned(proc_net_snmp_plan *plan, const char *buf, size_t len,

@@ -215,8 +215,6 @@ static void plan_build(proc_vmstat_plan *p, const char *buf, size_t len,
     p->valid = p->nlines > 0;
 }
 
-static bool is_blank(char c) { return c == ' ' || c == '\t' || c == '\r' || c == '\n'; }
-
 /* The planned parse: -EAGAIN when buf does not fit the plan. */
 static int plan_apply(const proc_vmstat_plan *p, const char *buf, size_t len, vg_scrape *s,
                       unsigned *skipped)
@@ -227,23 +225,11 @@ static int plan_apply(const proc_vmstat_plan *p, const char *buf, size_t len, vg
     vg_lines_init(&it, buf, len);
     for (size_t k = 0; k < p->nlines; k++) {
         const plan_line *l = &p->lines[k];
-        if (!vg_lines_next(&it, &line) || line.n <= l->len ||
-            memcmp(line.p, p->text.data + l->off, l->len) != 0 || !is_blank(line.p[l->len]))
-            return -EAGAIN;
-        /* exactly one more field: the value */
-        size_t i = l->len;
-        while (i < line.n && is_blank(line.p[i]))
-            i++;
-        size_t st = i;
-        while (i < line.n && !is_blank(line.p[i]))
-            i++;
-        size_t en = i;
-        while (i < line.n && is_blank(line.p[i]))
-            i++;
-        if (st == en || i != line.n)
+        vg_slice v;
+        if (!vg_lines_next(&it, &line) || !vg_line_name_value(line, p->text.data + l->off, l->len, &v))
             return -EAGAIN;
         if (l->field >= 0)
-            vals[l->field] = (vg_slice){line.p + st, en - st};
+            vals[l->field] = v;
     }
     if (vg_lines_next(&it, &line))
         return -EAGAIN;

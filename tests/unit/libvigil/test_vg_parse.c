@@ -73,6 +73,32 @@ static void test_lines_fields(void **st)
     assert_int_equal(vg_fields(sl("a b c d"), f, 2), 2);
 }
 
+static void test_field_next_and_name_value(void **st)
+{
+    (void)st;
+    vg_slice line = sl("  a\tbb \r ccc  ");
+    size_t pos = 0;
+    assert_true(vg_slice_eq(vg_field_next(line, &pos), "a"));
+    assert_true(vg_slice_eq(vg_field_next(line, &pos), "bb"));
+    assert_true(vg_slice_eq(vg_field_next(line, &pos), "ccc"));
+    assert_int_equal(pos, line.n);
+    assert_int_equal(vg_field_next(line, &pos).n, 0);
+    assert_int_equal(pos, line.n);
+
+    vg_slice v = {NULL, 0};
+    assert_true(vg_line_name_value(sl("pgfault 123"), "pgfault", 7, &v));
+    assert_true(vg_slice_eq(v, "123"));
+    assert_true(vg_line_name_value(sl("pgfault\t\t-4 \r"), "pgfault", 7, &v));
+    assert_true(vg_slice_eq(v, "-4"));
+    assert_false(vg_line_name_value(sl("pgfaults 123"), "pgfault", 7, &v)); /* longer name */
+    assert_false(vg_line_name_value(sl("pgfaul 123"), "pgfault", 7, &v));
+    assert_false(vg_line_name_value(sl("pgfault"), "pgfault", 7, &v));      /* no value */
+    assert_false(vg_line_name_value(sl("pgfault   "), "pgfault", 7, &v));
+    assert_false(vg_line_name_value(sl("pgfault 1 2"), "pgfault", 7, &v));  /* two fields */
+    assert_false(vg_line_name_value(sl(" pgfault 1"), "pgfault", 7, &v));   /* indented */
+    assert_true(vg_slice_eq(v, "-4")); /* untouched on a mismatch */
+}
+
 static void test_colon_unescape(void **st)
 {
     vg_slice k, r;
@@ -126,6 +152,7 @@ int main(void)
         cmocka_unit_test(test_u64),
         cmocka_unit_test(test_i64_double_hex),
         cmocka_unit_test(test_lines_fields),
+        cmocka_unit_test(test_field_next_and_name_value),
         cmocka_unit_test(test_colon_unescape),
         cmocka_unit_test(test_buf),
     };
