@@ -109,6 +109,20 @@ void field_filter_free(void *f)
     free(f);
 }
 
+int field_filter_pattern_dup(const field_filter *f, char **out)
+{
+    *out = NULL;
+    if (f && f->pattern && !(*out = strdup(f->pattern)))
+        return -ENOMEM;
+    return 0;
+}
+
+bool field_filter_uses(const field_filter *f, const char *pattern)
+{
+    const char *mine = f ? f->pattern : NULL;
+    return mine == pattern || (mine && pattern && strcmp(mine, pattern) == 0);
+}
+
 bool field_filter_match(const field_filter *f, const char *name)
 {
     if (!f->pattern)

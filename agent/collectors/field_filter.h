@@ -52,6 +52,15 @@ int field_filter_pair_set(field_filter *exclude, field_filter *include, const ch
 int field_filter_new(const char *def, field_filter_builtin_fn builtin, const char *pattern, field_filter **out);
 void field_filter_free(void *f);
 
+/*
+ * For a cache made for one filter (a kept parse plan): field_filter_pattern_dup
+ * gives its own copy of the pattern f selects with (*out NULL for the
+ * default; f NULL counts as the default; 0 or -ENOMEM, *out NULL then), and
+ * field_filter_uses whether f still selects with that copy.
+ */
+int field_filter_pattern_dup(const field_filter *f, char **out);
+bool field_filter_uses(const field_filter *f, const char *pattern);
+
 /* Whether the NUL-terminated field name is reported. */
 bool field_filter_match(const field_filter *f, const char *name);
 

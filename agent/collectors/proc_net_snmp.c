@@ -373,12 +373,9 @@ void proc_net_snmp_plan_free(proc_net_snmp_plan *p)
     free(p);
 }
 
-static const char *filter_pattern(const field_filter *f) { return f ? f->pattern : NULL; }
-
 static bool plan_fits(const proc_net_snmp_plan *p, const field_filter *filter)
 {
-    const char *pat = filter_pattern(filter);
-    return p->valid && (pat == p->pattern || (pat && p->pattern && strcmp(pat, p->pattern) == 0));
+    return p->valid && field_filter_uses(filter, p->pattern);
 }
 
 static int plan_reset(proc_net_snmp_plan *p, const field_filter *filter)
@@ -388,9 +385,7 @@ static int plan_reset(proc_net_snmp_plan *p, const field_filter *filter)
     vg_buf_reset(&p->text);
     vg_buf_reset(&p->strs);
     free(p->pattern);
-    p->pattern = NULL;
-    const char *pat = filter_pattern(filter);
-    if (pat && !(p->pattern = strdup(pat)))
+    if (field_filter_pattern_dup(filter, &p->pattern))
         return -ENOMEM;
     return 0;
 }

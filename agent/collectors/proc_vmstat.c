@@ -142,12 +142,9 @@ void proc_vmstat_plan_free(proc_vmstat_plan *p)
     free(p);
 }
 
-static const char *filter_pattern(const field_filter *f) { return f ? f->pattern : NULL; }
-
 static bool plan_fits(const proc_vmstat_plan *p, const field_filter *filter)
 {
-    const char *pat = filter_pattern(filter);
-    return p->valid && (pat == p->pattern || (pat && p->pattern && strcmp(pat, p->pattern) == 0));
+    return p->valid && field_filter_uses(filter, p->pattern);
 }
 
 static void plan_build(proc_vmstat_plan *p, const char *buf, size_t len,
@@ -158,9 +155,7 @@ static void plan_build(proc_vmstat_plan *p, const char *buf, size_t len,
     vg_buf_reset(&p->text);
     vg_buf_reset(&p->strs);
     free(p->pattern);
-    p->pattern = NULL;
-    const char *pat = filter_pattern(filter);
-    if (pat && !(p->pattern = strdup(pat)))
+    if (field_filter_pattern_dup(filter, &p->pattern))
         return;
     vg_lines it;
     vg_slice line;

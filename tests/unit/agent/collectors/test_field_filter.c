@@ -5,6 +5,7 @@
 #include <stdint.h>
 #include <cmocka.h>
 #include <errno.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "collectors/field_filter.h"
@@ -61,11 +62,38 @@ static void test_user_pattern(void **st)
     field_filter_release(&f); /* twice is harmless */
 }
 
+/* A cache keeps a copy of the pattern and checks it still applies. */
+static void test_pattern_copy_for_caches(void **st)
+{
+    (void)st;
+    field_filter f;
+    field_filter_init(&f, "^a", starts_a);
+    char *kept = (char *)"x";
+    assert_int_equal(field_filter_pattern_dup(&f, &kept), 0);
+    assert_null(kept);                        /* the default */
+    assert_true(field_filter_uses(&f, NULL));
+    assert_true(field_filter_uses(NULL, NULL)); /* no filter: the default */
+    assert_int_equal(field_filter_set(&f, "^pg"), 0);
+    assert_false(field_filter_uses(&f, NULL));
+    assert_int_equal(field_filter_pattern_dup(&f, &kept), 0);
+    assert_non_null(kept);
+    assert_ptr_not_equal(kept, f.pattern);    /* its own copy */
+    assert_true(field_filter_uses(&f, kept));
+    assert_false(field_filter_uses(NULL, kept));
+    assert_int_equal(field_filter_set(&f, "^pgx"), 0);
+    assert_false(field_filter_uses(&f, kept));
+    free(kept);
+    assert_int_equal(field_filter_pattern_dup(NULL, &kept), 0);
+    assert_null(kept);
+    field_filter_release(&f);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_default_uses_builtin),
         cmocka_unit_test(test_user_pattern),
+        cmocka_unit_test(test_pattern_copy_for_caches),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
