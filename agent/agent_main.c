@@ -12,6 +12,15 @@
  * from X-Prometheus-Scrape-Timeout-Seconds (less a 10% margin) or
  * --web.scrape-timeout; collectors that can block (statfs) honour it, and a
  * request whose deadline passes anyway is answered 503 rather than late.
+ *
+ * Collecting ahead (agent_ahead.h): once scrapes come at a steady interval,
+ * a timer starts the collection shortly before the next scrape is due and
+ * the scrape is answered from it (within --collection.ahead-max-age), so
+ * the scraper waits only for the encoding. Such a collection runs whole on
+ * the collection thread, which, when the last scrape accepted gzip, also
+ * encodes and compresses the answer (agent_render.h): the scrape then only
+ * sends it. The scrape model holds one collection; a scrape that finds it
+ * already answered, too old or not made ahead collects anew.
  */
 #include <errno.h>
 #include <pthread.h>
@@ -19,9 +28,12 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "agent_ahead.h"
+#include "agent_render.h"
 #include "agent_scraper.h"
 #include "collectors/pod_labels_load.h"
 #include "vg_app.h"
+#include "vg_gzip.h"
 #include "vg_prom.h"
 
 #define MAX_PENDING 64
@@ -45,10 +57,17 @@ typedef struct agent {
 
     pthread_mutex_t mu;
     pthread_cond_t cv;
-    int want;                   /* a collection is requested */
+    int want;                   /* WANT_REST or WANT_AHEAD */
     int quit;
     uint64_t started_ms;        /* 0 when idle */
     const vg_config *pending_cfg; /* reload to apply before the next collection */
+    /* set before WANT_AHEAD, used by the thread until it signals done */
+    uint64_t ahead_deadline_ms;
+    bool render_wanted;         /* compress the answer ahead ... */
+    vg_prom_format render_fmt;  /* ... in this format */
+    agent_render render;        /* written by the thread while running */
+    vg_buf render_work;
+    bool registry_in;           /* the registry's families are in the scrape */
 
     /* loop thread only */
     int running;
@@ -56,9 +75,48 @@ typedef struct agent {
     pending waiting[MAX_PENDING];
     size_t nwaiting;
     vg_series *timeouts;
+
+    /* collecting ahead (loop thread only) */
+    agent_ahead ahead;
+    uint64_t ahead_timer;       /* 0: none armed */
+    bool coll_ahead;            /* the running collection was started ahead */
+    uint64_t coll_start_ms;     /* start of the collection in the model */
+    uint64_t last_budget_ms;    /* deadline budget of the latest scrape */
+    bool last_gzip;             /* the latest scrape accepted gzip ... */
+    vg_prom_format last_fmt;    /* ... and asked for this format */
+    vg_series *ahead_started;
+    vg_series *ahead_answered;
+    vg_series *ahead_stale;
+    vg_series *age;
 } agent;
 
-/* Finishes on the thread what agent_scraper_collect_loop left. */
+enum { WANT_NONE = 0, WANT_REST, WANT_AHEAD };
+
+static void set_age(agent *a)
+{
+    uint64_t now = vg_now_ms();
+    vg_series_set(a->age, now > a->coll_start_ms ? (double)(now - a->coll_start_ms) / 1000 : 0);
+}
+
+/* A collection made ahead, on the thread: all of it, then the answer
+ * compressed when the scraper takes gzip. */
+static void collect_ahead(agent *a)
+{
+    agent_scraper_collect(a->sc, a->scrape, a->ahead_deadline_ms);
+    if (!a->render_wanted)
+        return;
+    set_age(a);
+    vg_registry_collect(vg_app_registry(a->app), a->scrape);
+    a->registry_in = true;
+    int rc = agent_render_make(&a->render, a->scrape, a->render_fmt, VG_GZIP_LEVEL_DEFAULT,
+                               &a->render_work);
+    if (rc) /* the scrape is then encoded as it comes */
+        vg_log_warn(vg_app_log(a->app), "agent", "cannot compress the answer ahead", "err",
+                    strerror(-rc));
+}
+
+/* Finishes on the thread what agent_scraper_collect_loop left, or makes a
+ * whole collection ahead. */
 static void *collect_thread(void *ud)
 {
     agent *a = ud;
@@ -68,11 +126,15 @@ static void *collect_thread(void *ud)
             pthread_cond_wait(&a->cv, &a->mu);
         if (a->quit)
             break;
-        a->want = 0;
+        int want = a->want;
+        a->want = WANT_NONE;
         a->started_ms = vg_now_ms();
         pthread_mutex_unlock(&a->mu);
 
-        agent_scraper_collect_rest(a->sc, a->scrape);
+        if (want == WANT_AHEAD)
+            collect_ahead(a);
+        else
+            agent_scraper_collect_rest(a->sc, a->scrape);
 
         pthread_mutex_lock(&a->mu);
         a->started_ms = 0;
@@ -82,12 +144,18 @@ static void *collect_thread(void *ud)
     return NULL;
 }
 
-/*
- * Start a collection on the loop thread (none is running). Returns true
- * when it completed here; false when it goes on on the collection thread
- * (on_collected answers then).
- */
-static bool start_collection(agent *a, uint64_t deadline_ms)
+/* Hand the collection thread work (none is running). */
+static void wake_thread(agent *a, int want)
+{
+    pthread_mutex_lock(&a->mu);
+    a->want = want;
+    pthread_cond_signal(&a->cv);
+    pthread_mutex_unlock(&a->mu);
+    a->running = 1;
+}
+
+/* A reload waiting, the model emptied: what every collection starts with. */
+static void begin_collection(agent *a)
 {
     pthread_mutex_lock(&a->mu);
     const vg_config *ncfg = a->pending_cfg;
@@ -96,16 +164,47 @@ static bool start_collection(agent *a, uint64_t deadline_ms)
     if (ncfg)
         agent_scraper_set_config(a->sc, ncfg);
     vg_scrape_reset(a->scrape);
+    agent_render_drop(&a->render);
+    a->registry_in = false;
+    a->coll_start_ms = vg_now_ms();
+}
+
+/*
+ * Start a collection on the loop thread (none is running). Returns true
+ * when it completed here; false when it goes on on the collection thread
+ * (on_collected answers then).
+ */
+static bool start_collection(agent *a, uint64_t deadline_ms)
+{
+    begin_collection(a);
     if (agent_scraper_collect_loop(a->sc, a->scrape, deadline_ms) == 0) {
         a->first_done = 1;
+        agent_ahead_collected(&a->ahead, a->coll_start_ms, vg_now_ms(), false);
         return true;
     }
-    pthread_mutex_lock(&a->mu);
-    a->want = 1;
-    pthread_cond_signal(&a->cv);
-    pthread_mutex_unlock(&a->mu);
-    a->running = 1;
+    wake_thread(a, WANT_REST);
     return false;
+}
+
+/* Answers req from the collection in the model: the answer compressed
+ * ahead when it suits the request, else encoded now (the registry's
+ * families are added to the scrape once). */
+static void respond(agent *a, vg_http_req *req)
+{
+    if (a->render.ready && vg_http_req_accepts_gzip(req) &&
+        vg_prom_negotiate(vg_http_req_header(req, "Accept")) == a->render.fmt) {
+        vg_http_req_respond(req, 200,
+                            a->render.fmt == VG_PROM_OPENMETRICS ? VG_PROM_CT_OPENMETRICS
+                                                                 : VG_PROM_CT_TEXT,
+                            "Content-Encoding: gzip\r\nVary: Accept-Encoding\r\n",
+                            a->render.body.data, a->render.body.len, 0);
+        return;
+    }
+    bool add = !a->registry_in;
+    if (add)
+        set_age(a);
+    a->registry_in = true;
+    vg_app_respond_metrics(a->app, req, a->scrape, add);
 }
 
 static void on_collected(vg_loop *loop, void *ud)
@@ -113,10 +212,11 @@ static void on_collected(vg_loop *loop, void *ud)
     agent *a = ud;
     a->running = 0;
     a->first_done = 1;
+    agent_ahead_collected(&a->ahead, a->coll_start_ms, vg_now_ms(),
+                          a->coll_ahead && a->nwaiting == 0);
     for (size_t i = 0; i < a->nwaiting; i++) {
         vg_loop_timer_cancel(loop, a->waiting[i].timer);
-        /* the registry's families are added to the scrape once */
-        vg_app_respond_metrics(a->app, a->waiting[i].req, a->scrape, i == 0);
+        respond(a, a->waiting[i].req);
     }
     a->nwaiting = 0;
 }
@@ -153,6 +253,43 @@ static uint64_t request_budget_ms(agent *a, vg_http_req *req)
     return ms < 100 ? 100 : (uint64_t)ms;
 }
 
+static uint64_t ahead_max_age_ms(agent *a)
+{
+    double secs = vg_config_duration(vg_app_config(a->app), "collection.ahead-max-age");
+    return secs > 0 ? (uint64_t)(secs * 1000) : 0;
+}
+
+static void on_ahead_timer(vg_loop *loop, uint64_t id, void *ud)
+{
+    (void)loop;
+    (void)id;
+    agent *a = ud;
+    a->ahead_timer = 0;
+    if (a->running)
+        return; /* a scrape came early and is being collected for */
+    vg_series_inc(a->ahead_started);
+    a->coll_ahead = true;
+    begin_collection(a);
+    a->ahead_deadline_ms = a->coll_start_ms + a->last_budget_ms;
+    a->render_wanted = a->last_gzip;
+    a->render_fmt = a->last_fmt;
+    wake_thread(a, WANT_AHEAD);
+}
+
+/* (Re)arm the timer for the next collection ahead, if the cadence allows. */
+static void schedule_ahead(agent *a)
+{
+    vg_loop *loop = vg_app_loop(a->app);
+    if (a->ahead_timer) {
+        vg_loop_timer_cancel(loop, a->ahead_timer);
+        a->ahead_timer = 0;
+    }
+    uint64_t due = agent_ahead_due(&a->ahead);
+    uint64_t now = vg_now_ms();
+    if (due && due > now)
+        vg_loop_timer_add(loop, due - now, false, on_ahead_timer, a, &a->ahead_timer);
+}
+
 static int metrics_handler(vg_http_req *req, void *ud)
 {
     agent *a = ud;
@@ -164,6 +301,24 @@ static int metrics_handler(vg_http_req *req, void *ud)
     }
     uint64_t budget = request_budget_ms(a, req);
     uint64_t now = vg_now_ms();
+    a->last_budget_ms = budget;
+    a->last_gzip = vg_http_req_accepts_gzip(req);
+    a->last_fmt = vg_prom_negotiate(vg_http_req_header(req, "Accept"));
+    agent_ahead_set_max_age(&a->ahead, ahead_max_age_ms(a));
+    agent_ahead_verdict v = agent_ahead_scrape(&a->ahead, now, a->running);
+    schedule_ahead(a);
+    if (v == AGENT_AHEAD_TAKE) {
+        vg_series_inc(a->ahead_answered);
+        respond(a, req);
+        return VG_HTTP_DONE;
+    }
+    if (v == AGENT_AHEAD_STALE) {
+        vg_series_inc(a->ahead_stale);
+        vg_log_debug(vg_app_log(a->app), "agent", "collection made ahead went stale; collecting");
+    }
+    if (a->running && a->coll_ahead)
+        vg_series_inc(a->ahead_answered); /* joins the collection made ahead */
+    a->coll_ahead = a->running && a->coll_ahead;
     if (!a->running && start_collection(a, now + budget)) {
         /* collected right here; as late as the timer below would allow */
         if (vg_now_ms() > now + budget + 200) {
@@ -173,7 +328,7 @@ static int metrics_handler(vg_http_req *req, void *ud)
             vg_log_warn(vg_app_log(a->app), "agent", "scrape answered 503: collection too slow");
             return VG_HTTP_DONE;
         }
-        vg_app_respond_metrics(a->app, req, a->scrape, true);
+        respond(a, req);
         return VG_HTTP_DONE;
     }
     pending *p = &a->waiting[a->nwaiting];
@@ -294,6 +449,7 @@ int main(int argc, char **argv)
         code = run_once(cfg, log);
         goto out;
     }
+    agent_render_init(&a.render);
     pthread_mutex_init(&a.mu, NULL);
     pthread_cond_init(&a.cv, NULL);
     if (agent_scraper_new(cfg, log, vg_app_registry(a.app), &a.sc) ||
@@ -307,6 +463,25 @@ int main(int argc, char **argv)
                                    "Scrapes answered 503 because collection overran the timeout.",
                                    0, NULL, NULL, 0, 1);
     a.timeouts = vg_metric_series0(m);
+    vg_registry *reg = vg_app_registry(a.app);
+    a.ahead_started = vg_metric_series0(vg_registry_add(
+        reg, "vigil_agent_collections_ahead_total", VG_MT_COUNTER,
+        "Collections started ahead of a scrape expected at the steady scrape interval.", 0, NULL,
+        NULL, 0, 1));
+    a.ahead_answered = vg_metric_series0(vg_registry_add(
+        reg, "vigil_agent_scrapes_answered_ahead_total", VG_MT_COUNTER,
+        "Scrapes answered from (or joining) a collection started ahead of them.", 0, NULL, NULL,
+        0, 1));
+    a.ahead_stale = vg_metric_series0(vg_registry_add(
+        reg, "vigil_agent_collections_ahead_stale_total", VG_MT_COUNTER,
+        "Collections made ahead that no scrape took within --collection.ahead-max-age (collected again).",
+        0, NULL, NULL, 0, 1));
+    a.age = vg_metric_series0(vg_registry_add(
+        reg, "vigil_agent_collection_age_seconds", VG_MT_GAUGE,
+        "Time from the start of the collection this answer carries to the answer.", 0, NULL, NULL,
+        0, 1));
+    agent_ahead_init(&a.ahead, ahead_max_age_ms(&a));
+    a.last_budget_ms = (uint64_t)(vg_config_duration(cfg, "web.scrape-timeout") * 1000);
     if (vg_app_listen(a.app))
         goto out;
     vg_http_server_route(vg_app_http(a.app), vg_app_metrics_path(a.app), "metrics",
@@ -344,6 +519,8 @@ out:
     for (size_t i = 0; i < a.nwaiting; i++) /* answering a detached request frees it */
         vg_http_req_respond(a.waiting[i].req, 503, "text/plain", NULL, "", 0, 0);
     vg_scrape_free(a.scrape);
+    agent_render_release(&a.render);
+    vg_buf_release(&a.render_work);
     agent_options_release(&opts);
     return code;
 }

@@ -19,6 +19,7 @@ static const vg_opt_def agent_fixed_opts[] = {
     {"path.udev.data", VG_OPT_STRING, "/run/udev/data", "udev data path", 0},
     {"collector.disable-defaults", VG_OPT_BOOL, "false", "Disable all collectors except those enabled explicitly with --collector.NAME", 0},
     {"web.scrape-timeout", VG_OPT_DURATION, "10s", "Scrape deadline when the request has no X-Prometheus-Scrape-Timeout-Seconds header", VG_OPT_F_RELOADABLE},
+    {"collection.ahead-max-age", VG_OPT_DURATION, "1s", "When scrapes come at a steady interval, collect shortly before the next one is due and answer it from that collection if it started at most this long before; 0 always collects on scrape", VG_OPT_F_RELOADABLE},
     {"once", VG_OPT_BOOL, "false", "Collect once, print the exposition on stdout and exit (for debugging and golden tests)", VG_OPT_F_CLI_ONLY},
 };
 

@@ -17,18 +17,26 @@
 #     scrape answered yet): the collector's and the scrape model's memory
 #     without the HTTP side, whose share of the peak grows when curl reads
 #     slower than the agent encodes (a busy machine).
-# Each tree runs three times: default (every cgroup file opened, read,
-# closed each scrape; two reading threads), with --collector.pods.threads=1,
-# and with --collector.pods.max-open-files (files kept open and re-read in
+# Part 1, collected on scrape (--collection.ahead-max-age=0, scrapes back
+# to back): each tree runs default (every cgroup file opened, read, closed
+# each scrape; two reading threads), with --collector.pods.threads=1, and
+# with --collector.pods.max-open-files (files kept open and re-read in
 # place); the 500-pod tree also with gzip asked for, as Prometheus does
 # (the body column is then the inflated size).
+# Part 2, a steady scraper (one scrape every $CADENCE s, as Prometheus
+# scrapes; default settings, so the agent collects ahead of each scrape,
+# see agent/agent_ahead.h): each tree with Accept-Encoding: gzip (as
+# Prometheus asks; the time is the compressed answer's, the client's
+# inflating not counted) and without.
 # Targets from issue 4: 110 pods <= 5 ms, 500 pods <= 20 ms median, peak
 # RSS <= 8 MiB.
 set -euo pipefail
 REPO=${REPO:-$(cd "$(dirname "$0")/.." && pwd)}
 BIN=${BIN:-$REPO/bin}
 SCRAPES=${SCRAPES:-30}
+CADENCE=${CADENCE:-0.5}
 CURL_OPTS=   # the gzip row sets --compressed
+EVERY=0      # part 2 sets the cadence (seconds between scrape starts)
 AGENT=$BIN/vigil-agent
 [ -x "$AGENT" ] || { echo "pods_bench: $AGENT not built (make first)"; exit 1; }
 command -v curl >/dev/null || { echo "pods_bench: curl not found"; exit 1; }
@@ -72,13 +80,35 @@ bench_tree() { # bench_tree LABEL TREE [extra agent args...]
         sleep 0.1
     done
     [ "$up" = 1 ] || { echo "pods_bench: agent did not come up"; cat "$WORK/agent.err"; exit 1; }
-    : >"$WORK/wall" && : >"$WORK/coll"
     local bytes=0 series=0 cpu0 cpu1
     cpu0=$(awk '{print $14 + $15}' "/proc/$APID/stat")
-    for _ in $(seq 1 "$SCRAPES"); do
-        curl -s $CURL_OPTS -o "$WORK/out" -w '%{time_total}\n' "http://127.0.0.1:$p/metrics" >>"$WORK/wall"
-        grep '^node_scrape_collector_duration_seconds{collector="pods"}' "$WORK/out" | awk '{print $2}' >>"$WORK/coll"
-    done
+    # scrapes at absolute times EVERY s apart (0: back to back); each
+    # answer's time, collector duration and whether it was answered ahead
+    python3 - "$p" "$SCRAPES" "$EVERY" "$WORK" $CURL_OPTS <<'PY'
+import gzip, subprocess, sys, time
+port, n, every, work, opts = sys.argv[1], int(sys.argv[2]), float(sys.argv[3]), sys.argv[4], sys.argv[5:]
+wall, coll = open(work + "/wall", "w"), open(work + "/coll", "w")
+ahead = 0
+t0 = time.monotonic()
+for i in range(n):
+    delay = t0 + i * every - time.monotonic()
+    if delay > 0:
+        time.sleep(delay)
+    r = subprocess.run(["curl", "-s"] + opts + ["-D", work + "/head", "-o", work + "/raw", "-w",
+                        "%{time_total}", "http://127.0.0.1:%s/metrics" % port],
+                       capture_output=True, text=True, check=True)
+    wall.write(r.stdout + "\n")
+    raw = open(work + "/raw", "rb").read()
+    if raw[:2] == b"\x1f\x8b":  # not inflated by curl (no --compressed)
+        raw = gzip.decompress(raw)
+    open(work + "/out", "wb").write(raw)
+    for line in raw.decode().splitlines():
+        if line.startswith('node_scrape_collector_duration_seconds{collector="pods"}'):
+            coll.write(line.split()[1] + "\n")
+        if line.startswith("vigil_agent_scrapes_answered_ahead_total "):
+            ahead = int(float(line.split()[1]))
+open(work + "/ahead", "w").write("%d\n" % ahead)
+PY
     cpu1=$(awk '{print $14 + $15}' "/proc/$APID/stat")
     local cpums
     cpums=$(awk -v a="$cpu0" -v b="$cpu1" -v n="$SCRAPES" -v hz="$(getconf CLK_TCK)" \
@@ -92,8 +122,13 @@ bench_tree() { # bench_tree LABEL TREE [extra agent args...]
     APID=
     read -r cmed cp90 < <(stats "$WORK/coll")
     read -r wmed wp90 < <(stats "$WORK/wall")
-    printf '| %s | %s | %s / %s | %s / %s | %s | %s | %s | %s |\n' "$label" "$series" "$cmed" "$cp90" \
-        "$wmed" "$wp90" "$cpums" "$(awk -v b="$bytes" 'BEGIN{printf "%.1f MB", b/1e6}')" "$hwm" "${hwm0:-?}"
+    if [ "$EVERY" = 0 ]; then
+        printf '| %s | %s | %s / %s | %s / %s | %s | %s | %s | %s |\n' "$label" "$series" "$cmed" "$cp90" \
+            "$wmed" "$wp90" "$cpums" "$(awk -v b="$bytes" 'BEGIN{printf "%.1f MB", b/1e6}')" "$hwm" "${hwm0:-?}"
+    else
+        printf '| %s | %s / %s | %s / %s | %s of %s | %s | %s | %s |\n' "$label" "$wmed" "$wp90" "$cmed" \
+            "$cp90" "$(cat "$WORK/ahead")" "$SCRAPES" "$cpums" "$hwm" "${hwm0:-?}"
+    fi
 }
 
 GEN=$REPO/tests/fixtures/gen_pod_tree.py
@@ -107,10 +142,25 @@ echo "Load average at start: $(cut -d' ' -f1-3 /proc/loadavg)."
 echo
 echo '| tree | series | collector ms | scrape ms | agent CPU ms/scrape | body | peak RSS MiB | RSS after 1st collection MiB |'
 echo '|---|---|---|---|---|---|---|---|'
-bench_tree "110 pods x 3 ctrs, v2 systemd containerd" "$WORK/v2-110"
-bench_tree "same, threads=1" "$WORK/v2-110" --collector.pods.threads=1
-bench_tree "same, max-open-files=100000" "$WORK/v2-110" --collector.pods.max-open-files=100000
-bench_tree "500 pods x 1 ctr, v1 cgroupfs CRI-O" "$WORK/v1-500"
-bench_tree "same, threads=1" "$WORK/v1-500" --collector.pods.threads=1
-bench_tree "same, max-open-files=100000" "$WORK/v1-500" --collector.pods.max-open-files=100000
-CURL_OPTS=--compressed bench_tree "same, gzip (as Prometheus asks)" "$WORK/v1-500"
+OFF=--collection.ahead-max-age=0
+bench_tree "110 pods x 3 ctrs, v2 systemd containerd" "$WORK/v2-110" $OFF
+bench_tree "same, threads=1" "$WORK/v2-110" $OFF --collector.pods.threads=1
+bench_tree "same, max-open-files=100000" "$WORK/v2-110" $OFF --collector.pods.max-open-files=100000
+bench_tree "500 pods x 1 ctr, v1 cgroupfs CRI-O" "$WORK/v1-500" $OFF
+bench_tree "same, threads=1" "$WORK/v1-500" $OFF --collector.pods.threads=1
+bench_tree "same, max-open-files=100000" "$WORK/v1-500" $OFF --collector.pods.max-open-files=100000
+CURL_OPTS=--compressed bench_tree "same, gzip (as Prometheus asks)" "$WORK/v1-500" $OFF
+
+echo
+echo "A steady scraper: one scrape every $CADENCE s, default settings (the agent collects ahead"
+echo "of each expected scrape). Answer ms: the whole answer as curl receives it (compressed"
+echo "when gzip is asked for; inflating it is the client's work and not counted)."
+echo "Load average now: $(cut -d' ' -f1-3 /proc/loadavg)."
+echo
+echo '| tree | answer ms | collector ms | answered ahead | agent CPU ms/scrape | peak RSS MiB | RSS after 1st collection MiB |'
+echo '|---|---|---|---|---|---|---|'
+EVERY=$CADENCE
+CURL_OPTS="-H Accept-Encoding:gzip" bench_tree "110 pods x 3 ctrs, gzip" "$WORK/v2-110"
+bench_tree "110 pods x 3 ctrs, plain" "$WORK/v2-110"
+CURL_OPTS="-H Accept-Encoding:gzip" bench_tree "500 pods x 1 ctr, gzip" "$WORK/v1-500"
+bench_tree "500 pods x 1 ctr, plain" "$WORK/v1-500"

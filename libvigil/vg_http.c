@@ -467,6 +467,11 @@ static bool req_accepts_gzip(const vg_http_req *req)
     return star > 0;
 }
 
+bool vg_http_req_accepts_gzip(const vg_http_req *req)
+{
+    return req_accepts_gzip(req);
+}
+
 /* ============================ metrics ============================ */
 
 static void count_response(vg_http_server *srv, const char *label, int status, uint64_t start_ns)

@@ -82,6 +82,9 @@ const char *vg_http_req_path(const vg_http_req *req);    /* without query */
 const char *vg_http_req_query(const vg_http_req *req);   /* "" when none */
 /* Case-insensitive header lookup; NULL if absent. */
 const char *vg_http_req_header(const vg_http_req *req, const char *name);
+/* Whether Accept-Encoding allows gzip (an explicit gzip/x-gzip with q > 0,
+ * else "*" with q > 0): for a caller sending a body compressed ahead. */
+bool vg_http_req_accepts_gzip(const vg_http_req *req);
 bool vg_http_req_is_head(const vg_http_req *req);
 /* True when the query has this parameter (e.g. "verbose"). */
 bool vg_http_req_has_param(const vg_http_req *req, const char *name);
