@@ -388,35 +388,47 @@ typedef struct enc {
     int err;                 /* the sink's error, stops the encoder */
 } enc;
 
+/*
+ * Where an encoding stands between pieces. A piece is handed over only
+ * after a whole sample line, so a family, whether its comment lines are
+ * out and the sample iterator say all there is to resume from.
+ */
+struct vg_prom_enc {
+    const vg_family *const *fams;
+    size_t nfams;
+    bool om;
+    size_t piece;
+    size_t fi;               /* the family being encoded */
+    bool in_family;          /* its HELP/TYPE are out; samples go on from it */
+    vg_sample_iter it;
+    int state;               /* 0 going on, 1 done, < 0 the error it ended with */
+};
+
+/* 0, -1 (error: e->err or out of memory), or 1 (the sink asked to pause). */
 static int enc_flush(enc *e)
 {
     if (!e->sink || e->b->len == 0)
         return 0;
     int rc = e->sink(e->ud, e->b->data, e->b->len);
     vg_buf_reset(e->b);
-    if (rc) {
+    if (rc < 0) {
         e->err = rc;
         return -1;
     }
-    return 0;
+    return rc > 0;
 }
 
 static int enc_maybe_flush(enc *e) { return e->b->len >= e->piece ? enc_flush(e) : 0; }
 
-static int encode_family(enc *e, const vg_family *f, bool om)
+/* The comment lines of f, whose samples follow. -1 out of memory. */
+static int encode_family_head(vg_buf *b, const vg_family *f, bool om)
 {
-    vg_buf *b = e->b;
     const char *name = vg_family_name(f);
     size_t name_len = vg_family_name_len(f);
     vg_mtype t = vg_family_type(f);
     size_t meta_len = name_len;          /* HELP/TYPE name: a prefix of name */
-    const char *sample_suffix = NULL;
-    if (om && t == VG_MT_COUNTER) {
-        if (ends_with(name, "_total"))
-            meta_len -= 6;
-        else
-            sample_suffix = "_total";
-    }
+    if (om && t == VG_MT_COUNTER && ends_with(name, "_total"))
+        meta_len -= 6;
     /* Both comment lines with one reservation; a help text needing no
      * escape (all of them, in practice) is copied whole. */
     const char *help = vg_family_help(f);
@@ -453,77 +465,157 @@ static int encode_family(enc *e, const vg_family *f, bool om)
     *p++ = '\n';
     *p = '\0';
     b->len = (size_t)(p - b->data);
+    return 0;
+}
+
+/*
+ * Family st->fams[st->fi] from where st stands: 0 when its last sample is
+ * out, 1 when the sink asked to pause after a piece (st->it is where to go
+ * on), -1 on error.
+ */
+static int encode_family(enc *e, vg_prom_enc *st)
+{
+    vg_buf *b = e->b;
+    const vg_family *f = st->fams[st->fi];
+    bool om = st->om;
+    vg_mtype t = vg_family_type(f);
+    const char *sample_suffix = NULL;
+    if (om && t == VG_MT_COUNTER && !ends_with(vg_family_name(f), "_total"))
+        sample_suffix = "_total";
+    if (!st->in_family) {
+        if (encode_family_head(b, f, om))
+            return -1;
+        vg_family_iter_init(f, &st->it);
+        st->in_family = true;
+    }
 
     line_fmt lf;
-    lf.name = name;
-    lf.name_len = name_len;
+    lf.name = vg_family_name(f);
+    lf.name_len = vg_family_name_len(f);
     lf.n = vg_family_nlabels(f);
     for (size_t i = 0; i < lf.n; i++) {
         lf.lnames[i] = vg_family_label_name(f, i);
         lf.llens[i] = strlen(lf.lnames[i]);
     }
-    vg_sample_iter it;
+    vg_sample_iter it = st->it;  /* a local copy the compiler can keep close */
     vg_sample_view sv;
-    vg_family_iter_init(f, &it);
-    while (vg_family_iter_next(&it, &sv)) {
+    int r = 0;
+    while (r == 0 && vg_family_iter_next(&it, &sv)) {
         if (t != VG_MT_HISTOGRAM) {
-            if (put_line(b, &lf, sample_suffix, sv.values, NULL, NULL, sv.value) ||
-                enc_maybe_flush(e))
-                return -1;
+            r = put_line(b, &lf, sample_suffix, sv.values, NULL, NULL, sv.value) ? -1
+                                                                                 : enc_maybe_flush(e);
             continue;
         }
         char le[40];
-        for (size_t i = 0; i < sv.nbuckets; i++) {
+        for (size_t i = 0; i < sv.nbuckets && r == 0; i++) {
             vg_prom_format_value(sv.bounds[i], le);
             if (om && !strpbrk(le, ".eEIN"))
                 strcat(le, ".0"); /* OpenMetrics wants canonical floats for le */
             if (put_line(b, &lf, "_bucket", sv.values, "le", le, (double)sv.cumulative[i]))
-                return -1;
+                r = -1;
         }
-        if (put_line(b, &lf, "_bucket", sv.values, "le", "+Inf", (double)sv.count) ||
-            put_line(b, &lf, "_sum", sv.values, NULL, NULL, sv.sum) ||
-            put_line(b, &lf, "_count", sv.values, NULL, NULL, (double)sv.count) ||
-            enc_maybe_flush(e))
-            return -1;
+        if (r == 0 &&
+            (put_line(b, &lf, "_bucket", sv.values, "le", "+Inf", (double)sv.count) ||
+             put_line(b, &lf, "_sum", sv.values, NULL, NULL, sv.sum) ||
+             put_line(b, &lf, "_count", sv.values, NULL, NULL, (double)sv.count)))
+            r = -1;
+        if (r == 0)
+            r = enc_maybe_flush(e);
     }
+    st->it = it;
+    if (r == 0)
+        st->in_family = false;
+    return r;
+}
+
+static int enc_init(vg_prom_enc *st, vg_scrape *s, vg_prom_format fmt, size_t piece)
+{
+    memset(st, 0, sizeof *st);
+    st->om = fmt == VG_PROM_OPENMETRICS;
+    st->piece = piece ? piece : 1;
+    st->nfams = vg_scrape_family_count(s);
+    st->fams = vg_scrape_families_sorted(s);
+    if (!st->fams && st->nfams)
+        return -ENOMEM;
     return 0;
 }
 
-static int encode_all(vg_scrape *s, vg_prom_format fmt, enc *e)
+/* Encode on from st into e: 0 done, VG_PROM_PAUSED, or -errno (st ends with it). */
+static int enc_run(vg_prom_enc *st, enc *e)
 {
-    bool om = fmt == VG_PROM_OPENMETRICS;
-    const vg_family *const *fams = vg_scrape_families_sorted(s);
-    size_t n = vg_scrape_family_count(s);
-    if (!fams && n)
-        return -ENOMEM;
-    for (size_t i = 0; i < n; i++) {
-        if (vg_family_sample_count(fams[i]) == 0)
+    int r;
+    if (st->state)
+        return st->state > 0 ? 0 : st->state;
+    while (st->fi < st->nfams) {
+        if (!st->in_family && vg_family_sample_count(st->fams[st->fi]) == 0) {
+            st->fi++;
             continue; /* an empty family is noise to scrapers */
-        if (encode_family(e, fams[i], om))
-            return e->err ? e->err : -ENOMEM;
+        }
+        r = encode_family(e, st);
+        if (r < 0)
+            goto fail;
+        if (r > 0)
+            return VG_PROM_PAUSED;
+        st->fi++;
     }
-    if (om && vg_buf_puts(e->b, "# EOF\n"))
-        return -ENOMEM;
+    if (st->om && vg_buf_puts(e->b, "# EOF\n"))
+        goto fail;
+    if (enc_flush(e) < 0) /* a pause asked with the last piece changes nothing */
+        goto fail;
+    st->state = 1;
     return 0;
+fail:
+    st->state = e->err ? e->err : -ENOMEM;
+    return st->state;
 }
 
 int vg_prom_encode(vg_scrape *s, vg_prom_format fmt, vg_buf *out)
 {
+    vg_prom_enc st;
+    int rc = enc_init(&st, s, fmt, SIZE_MAX);
+    if (rc)
+        return rc;
     enc e = {out, SIZE_MAX, NULL, NULL, 0};
-    return encode_all(s, fmt, &e);
+    return enc_run(&st, &e);
 }
+
+int vg_prom_enc_new(vg_scrape *s, vg_prom_format fmt, size_t piece, vg_prom_enc **out)
+{
+    vg_prom_enc *st = malloc(sizeof *st);
+    if (!st)
+        return -ENOMEM;
+    int rc = enc_init(st, s, fmt, piece);
+    if (rc) {
+        free(st);
+        return rc;
+    }
+    *out = st;
+    return 0;
+}
+
+int vg_prom_enc_run(vg_prom_enc *st, vg_buf *work, vg_prom_sink sink, void *ud)
+{
+    if (st->state)
+        return st->state > 0 ? 0 : st->state;
+    vg_buf_reset(work);
+    enc e = {work, st->piece, sink, ud, 0};
+    /* a piece and the line that passes it, without growing step by step */
+    if (vg_buf_reserve(work, st->piece + 4096)) {
+        st->state = -ENOMEM;
+        return st->state;
+    }
+    return enc_run(st, &e);
+}
+
+void vg_prom_enc_free(vg_prom_enc *st) { free(st); }
 
 int vg_prom_encode_stream_buf(vg_scrape *s, vg_prom_format fmt, size_t piece,
                               vg_prom_sink sink, void *ud, vg_buf *work)
 {
-    vg_buf_reset(work);
-    enc e = {work, piece ? piece : 1, sink, ud, 0};
-    /* a piece and the line that passes it, without growing step by step */
-    if (vg_buf_reserve(work, e.piece + 4096))
-        return -ENOMEM;
-    int rc = encode_all(s, fmt, &e);
-    if (!rc && enc_flush(&e))
-        rc = e.err;
+    vg_prom_enc st;
+    int rc = enc_init(&st, s, fmt, piece);
+    while (!rc && (rc = vg_prom_enc_run(&st, work, sink, ud)) == VG_PROM_PAUSED)
+        rc = 0; /* nobody to resume later: a pause is no more than a piece boundary */
     return rc;
 }
 

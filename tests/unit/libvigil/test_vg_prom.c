@@ -264,6 +264,105 @@ static void test_encode_stream(void **st)
     vg_scrape_free(s);
 }
 
+typedef struct pause_sink {
+    vg_buf all;
+    size_t calls;
+    size_t pause_every;          /* ask to pause after every n-th piece */
+    size_t fail_at;              /* this call fails; 0 = never */
+} pause_sink;
+
+static int pausing_piece(void *ud, const char *p, size_t n)
+{
+    pause_sink *ps = ud;
+    ps->calls++;
+    if (ps->fail_at && ps->calls == ps->fail_at)
+        return -EPIPE;
+    assert_int_equal(vg_buf_append(&ps->all, p, n), 0);
+    return ps->calls % ps->pause_every == 0 ? VG_PROM_PAUSE : 0;
+}
+
+/*
+ * The resumable encoder: paused after every piece (or every third), with
+ * its work buffer scribbled on between runs and shared with a second
+ * encoder of the same scrape running interleaved, it still writes the
+ * exposition byte for byte; an error ends it for good.
+ */
+static void test_encode_resumable(void **st)
+{
+    vg_scrape *s;
+    vg_scrape_new(&s);
+    vg_family *f = vg_scrape_family(s, "x_total", VG_MT_COUNTER, "x", 1, (const char *[]){"id"});
+    char id[64];
+    for (int i = 0; i < 2000; i++) {
+        snprintf(id, sizeof id, "/kubepods/pod%d", i);
+        vg_family_add(f, i, id);
+    }
+    vg_family *h = vg_scrape_family(s, "h_seconds", VG_MT_HISTOGRAM, "h", 1, (const char *[]){"k"});
+    for (int i = 0; i < 300; i++) {
+        snprintf(id, sizeof id, "k%d", i);
+        vg_family_add_histogram(h, (double[]){1, 2}, (uint64_t[]){1, 2}, 2, 3, 4,
+                                (const char *[]){id});
+    }
+    vg_scrape_family(s, "e_empty", VG_MT_GAUGE, "never written", 0, NULL);
+    vg_scrape_add1(s, "a_gauge", VG_MT_GAUGE, "g", 1);
+    vg_scrape_add1(s, "z_last", VG_MT_GAUGE, "z", 2);
+    for (int fmt = 0; fmt < 2; fmt++) {
+        vg_buf whole = VG_BUF_INIT;
+        assert_int_equal(vg_prom_encode(s, (vg_prom_format)fmt, &whole), 0);
+        for (size_t every = 1; every <= 3; every += 2) {
+            vg_prom_enc *e1 = NULL, *e2 = NULL;
+            assert_int_equal(vg_prom_enc_new(s, (vg_prom_format)fmt, 1000, &e1), 0);
+            assert_int_equal(vg_prom_enc_new(s, (vg_prom_format)fmt, 3000, &e2), 0);
+            pause_sink p1 = {VG_BUF_INIT, 0, every, 0}, p2 = {VG_BUF_INIT, 0, 1, 0};
+            vg_buf work = VG_BUF_INIT;
+            int r1 = VG_PROM_PAUSED, r2 = VG_PROM_PAUSED;
+            size_t runs = 0;
+            while (r1 == VG_PROM_PAUSED || r2 == VG_PROM_PAUSED) {
+                if (r1 == VG_PROM_PAUSED)
+                    r1 = vg_prom_enc_run(e1, &work, pausing_piece, &p1);
+                vg_buf_reset(&work);
+                assert_int_equal(vg_buf_puts(&work, "garbage that must not leak\n"), 0);
+                if (r2 == VG_PROM_PAUSED)
+                    r2 = vg_prom_enc_run(e2, &work, pausing_piece, &p2);
+                runs++;
+            }
+            assert_int_equal(r1, 0);
+            assert_int_equal(r2, 0);
+            assert_true(runs > 20);
+            assert_int_equal(p1.all.len, whole.len);
+            assert_memory_equal(p1.all.data, whole.data, whole.len);
+            assert_int_equal(p2.all.len, whole.len);
+            assert_memory_equal(p2.all.data, whole.data, whole.len);
+            /* done is done */
+            size_t calls = p1.calls;
+            assert_int_equal(vg_prom_enc_run(e1, &work, pausing_piece, &p1), 0);
+            assert_int_equal(p1.calls, calls);
+            vg_prom_enc_free(e1);
+            vg_prom_enc_free(e2);
+            vg_buf_release(&work);
+            vg_buf_release(&p1.all);
+            vg_buf_release(&p2.all);
+        }
+        /* a sink error ends the encoding; it stays ended */
+        vg_prom_enc *e = NULL;
+        assert_int_equal(vg_prom_enc_new(s, (vg_prom_format)fmt, 1000, &e), 0);
+        pause_sink pf = {VG_BUF_INIT, 0, 2, 5};
+        vg_buf work = VG_BUF_INIT;
+        assert_int_equal(vg_prom_enc_run(e, &work, pausing_piece, &pf), VG_PROM_PAUSED);
+        assert_int_equal(vg_prom_enc_run(e, &work, pausing_piece, &pf), VG_PROM_PAUSED);
+        assert_int_equal(vg_prom_enc_run(e, &work, pausing_piece, &pf), -EPIPE);
+        assert_int_equal(pf.calls, 5);
+        assert_int_equal(vg_prom_enc_run(e, &work, pausing_piece, &pf), -EPIPE);
+        assert_int_equal(pf.calls, 5);
+        vg_prom_enc_free(e);
+        vg_prom_enc_free(NULL);
+        vg_buf_release(&work);
+        vg_buf_release(&pf.all);
+        vg_buf_release(&whole);
+    }
+    vg_scrape_free(s);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -274,6 +373,7 @@ int main(void)
         cmocka_unit_test(test_negotiate),
         cmocka_unit_test(test_empty_family_skipped),
         cmocka_unit_test(test_encode_stream),
+        cmocka_unit_test(test_encode_resumable),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
