@@ -29,6 +29,9 @@
 
 #define MAX_CHECKS 16
 #define MAX_TABLES 16
+#define METRICS_PIECE (64u * 1024u)
+/* A pausable answer stops encoding past this much queued for its socket. */
+#define METRICS_QUEUE_MAX (256u * 1024u)
 
 static const vg_opt_def shared_opts[] = {
     {"config.file", VG_OPT_STRING, NULL, "YAML configuration file (keys as the flag names, nested with '.')", VG_OPT_F_CLI_ONLY},
@@ -59,6 +62,16 @@ typedef struct retired {
     vg_config *cfg;
 } retired;
 
+/* A /metrics answer that went on past vg_app_respond_metrics (paused). */
+typedef struct metrics_answer {
+    struct metrics_answer *prev, *next;
+    vg_app *app;
+    vg_http_stream *w;
+    vg_prom_enc *enc;
+    bool pausable;       /* on the heap, may wait for its socket */
+    bool linked;         /* in app->answers */
+} metrics_answer;
+
 struct vg_app {
     vg_app_spec spec;
     const vg_opt_def *tables[MAX_TABLES];
@@ -73,7 +86,12 @@ struct vg_app {
     vg_loop *loop;
     vg_registry *reg;
     vg_procself procself;
-    vg_buf enc_buf;      /* the metrics encoder's work buffer, kept */
+    vg_buf enc_buf;      /* the metrics encoders' work buffer, kept (holds nothing between runs) */
+    bool metrics_pausable;
+    bool freeing;        /* in vg_app_free: no new answer may pause */
+    metrics_answer *answers; /* paused or resumed answers still reading their scrape */
+    vg_app_idle_fn idle_fn;
+    void *idle_ud;
     vg_http_server *http;
     int sigfd;
     sigset_t sigmask;
@@ -477,8 +495,19 @@ void vg_app_free(vg_app *app)
 {
     if (!app)
         return;
+    app->freeing = true;
+    /* ends the answers still going (their clients are gone now), which
+     * tells the idle callback with the app still whole */
     if (app->http)
         vg_http_server_free(app->http);
+    app->http = NULL;
+    while (app->answers) { /* none: each heard its client go; kept against a leak */
+        metrics_answer *a = app->answers;
+        app->answers = a->next;
+        vg_prom_enc_free(a->enc);
+        vg_http_stream_end(a->w, -ECONNRESET);
+        free(a);
+    }
     if (app->sigfd >= 0)
         close(app->sigfd);
     if (app->loop)
@@ -496,36 +525,138 @@ void vg_app_free(vg_app *app)
     free(app);
 }
 
-/* Sink of the streamed exposition: each piece goes to the connection. */
+void vg_app_set_metrics_pausable(vg_app *app, bool on) { app->metrics_pausable = on; }
+
+bool vg_app_metrics_busy(const vg_app *app) { return app->answers != NULL; }
+
+void vg_app_on_metrics_idle(vg_app *app, vg_app_idle_fn fn, void *ud)
+{
+    app->idle_fn = fn;
+    app->idle_ud = ud;
+}
+
+/* Sink of the streamed exposition: each piece goes to the connection;
+ * a pausable answer stops once its socket lags this far behind. */
 static int metrics_piece(void *ud, const char *p, size_t n)
 {
-    return vg_http_stream_write(ud, p, n);
+    metrics_answer *a = ud;
+    int rc = vg_http_stream_write(a->w, p, n);
+    if (rc)
+        return rc;
+    return a->pausable && vg_http_stream_queued(a->w) > METRICS_QUEUE_MAX ? VG_PROM_PAUSE : 0;
+}
+
+static void metrics_writable(vg_http_stream *w, void *ud);
+
+/*
+ * Encode a on until it is done, fails or has to wait for its socket.
+ * Returns 1 when it waits (metrics_writable goes on), else the result of
+ * ending the stream (a's encoder is freed; a itself is the caller's).
+ */
+static int metrics_step(metrics_answer *a)
+{
+    int rc;
+    for (;;) {
+        rc = vg_prom_enc_run(a->enc, &a->app->enc_buf, metrics_piece, a);
+        if (rc != VG_PROM_PAUSED)
+            break;
+        rc = vg_http_stream_pause(a->w, metrics_writable, a);
+        if (rc == 0) {
+            if (!a->linked) {
+                a->linked = true;
+                a->next = a->app->answers;
+                if (a->next)
+                    a->next->prev = a;
+                a->app->answers = a;
+            }
+            return 1;
+        }
+        if (rc != -EAGAIN)
+            break; /* the client is gone */
+    }
+    vg_prom_enc_free(a->enc);
+    a->enc = NULL;
+    /* a client gone is no encoding error: the stream reports it */
+    return vg_http_stream_end(a->w, rc == -ECONNRESET ? 0 : rc);
+}
+
+/* The socket of a paused answer drained, or its client went away. */
+static void metrics_writable(vg_http_stream *w, void *ud)
+{
+    metrics_answer *a = ud;
+    vg_app *app = a->app;
+    if (metrics_step(a) == 1)
+        return;
+    if (a->prev)
+        a->prev->next = a->next;
+    else
+        app->answers = a->next;
+    if (a->next)
+        a->next->prev = a->prev;
+    free(a);
+    /* the last reader of the scrape is gone: the owner may change it now */
+    if (!app->answers && app->idle_fn)
+        app->idle_fn(app, app->idle_ud);
+}
+
+static void log_scrape_stats(vg_app *app, vg_scrape *s)
+{
+    vg_scrape_stats st;
+    vg_scrape_stats_get(s, &st);
+    if (!st.duplicates && !st.conflicts && !st.invalid)
+        return;
+    char d[24], c[24], i[24];
+    snprintf(d, sizeof d, "%llu", (unsigned long long)st.duplicates);
+    snprintf(c, sizeof c, "%llu", (unsigned long long)st.conflicts);
+    snprintf(i, sizeof i, "%llu", (unsigned long long)st.invalid);
+    vg_log_warn(&app->log, app->spec.component, "scrape dropped series", "duplicates", d,
+                "conflicts", c, "invalid", i);
 }
 
 int vg_app_respond_metrics(vg_app *app, vg_http_req *req, vg_scrape *s, bool add_registry)
 {
-    if (add_registry)
+    static const char busy_msg[] = "metrics are still being sent from the last collection\n";
+    if (add_registry && app->answers) {
+        /* adding families would move what a paused answer reads */
+        vg_log_error(&app->log, app->spec.component,
+                     "metrics answer refused: the scrape is still being read (wait for idle)");
+        vg_http_req_respond(req, 503, "text/plain; charset=utf-8", "Retry-After: 1\r\n", busy_msg,
+                            sizeof busy_msg - 1, 0);
+        return -EBUSY;
+    }
+    if (add_registry) {
         vg_registry_collect(app->reg, s);
+        log_scrape_stats(app, s);
+    }
     vg_prom_format fmt = vg_prom_negotiate(vg_http_req_header(req, "Accept"));
     /* Encoded straight into the answer in 64 KiB pieces: the exposition
-     * (MBs with pod metrics) is never whole in memory. */
-    vg_http_stream *w = NULL;
+     * (MBs with pod metrics) is never whole in memory. A pausable answer
+     * lives on the heap: it may outlive this call. */
+    metrics_answer local = {.app = app};
+    metrics_answer *a = &local;
+    if (app->metrics_pausable && !app->freeing) {
+        a = calloc(1, sizeof *a);
+        if (a) {
+            a->app = app;
+            a->pausable = true;
+        } else {
+            a = &local; /* no memory to wait with: the whole answer now */
+        }
+    }
     int rc = vg_http_req_stream_begin(req, 200,
                                       fmt == VG_PROM_OPENMETRICS ? VG_PROM_CT_OPENMETRICS
                                                                  : VG_PROM_CT_TEXT,
-                                      NULL, VG_HTTP_F_GZIP_OK, &w);
-    if (rc)
-        return rc;
-    rc = vg_prom_encode_stream_buf(s, fmt, 64 * 1024, metrics_piece, w, &app->enc_buf);
-    vg_scrape_stats st;
-    vg_scrape_stats_get(s, &st);
-    if (add_registry && (st.duplicates || st.conflicts || st.invalid)) {
-        char d[24], c[24], i[24];
-        snprintf(d, sizeof d, "%llu", (unsigned long long)st.duplicates);
-        snprintf(c, sizeof c, "%llu", (unsigned long long)st.conflicts);
-        snprintf(i, sizeof i, "%llu", (unsigned long long)st.invalid);
-        vg_log_warn(&app->log, app->spec.component, "scrape dropped series", "duplicates", d,
-                    "conflicts", c, "invalid", i);
+                                      NULL, VG_HTTP_F_GZIP_OK, &a->w);
+    if (!rc) {
+        rc = vg_prom_enc_new(s, fmt, METRICS_PIECE, &a->enc);
+        if (rc)
+            rc = vg_http_stream_end(a->w, rc);
+        else
+            rc = metrics_step(a);
     }
-    return vg_http_stream_end(w, rc == -ECONNRESET ? 0 : rc);
+    if (rc == 1)
+        return 0; /* it goes on from metrics_writable */
+    if (a != &local)
+        free(a);
+    return rc;
 }

@@ -74,11 +74,51 @@ void vg_app_on_reload(vg_app *app, vg_reload_fn fn, void *ud);
 
 /*
  * Encode s in the format the request's Accept header asks for and answer
- * (gzip when allowed). With add_registry, the registry's families are
- * added to s first (do it once per scrape: several requests may share
- * one collection). Used by the binaries' /metrics handlers.
+ * (gzip when allowed), streamed in 64 KiB pieces. With add_registry, the
+ * registry's families are added to s first (do it once per scrape:
+ * several requests may share one collection). Used by the binaries'
+ * /metrics handlers. Loop thread. Returns 0 or -errno (-ECONNRESET: the
+ * client is gone); the request is consumed either way.
+ *
+ * By default the whole answer is encoded in this call and what the socket
+ * does not take at once is queued (a slow reader costs the whole text).
+ * With vg_app_set_metrics_pausable(app, true) an answer whose connection
+ * has more than 256 KiB queued stops encoding and goes on when the socket
+ * has taken it, so a slow reader costs at most ~256 KiB + 64 KiB of queue
+ * per answer; this call then returns 0 with the answer still going, and
+ * s is read after it returns. The contract that comes with it:
+ *
+ *  - While vg_app_metrics_busy(app) is true, every scrape passed to this
+ *    function since it was last false may still be read: do not reset,
+ *    change or free it, and do not call this with add_registry (refused:
+ *    the client gets 503 with Retry-After, -EBUSY). Answering more
+ *    requests from the same s with add_registry false is fine: several
+ *    answers may read one scrape at once.
+ *  - The idle callback (vg_app_on_metrics_idle) is called on the loop
+ *    thread each time the last such answer ends, however it ends (done,
+ *    client gone or reset, write timeout, encoding error, or the server
+ *    freed by vg_app_free): busy is false by then and everything the
+ *    answers held is freed. It is never called from inside this function
+ *    or vg_app_set_metrics_pausable. It may reset the scrape, collect and
+ *    answer waiting requests (which may pause again); it must not free
+ *    the app. From vg_app_free it is called with the app still whole,
+ *    its clients gone; answers begun then are not paused.
+ *  - An answer that completes within this call (the socket keeps up, an
+ *    HTTP/1.0 or HEAD request, a client already gone) never makes the app
+ *    busy and brings no idle callback.
+ *
+ * Pausing is off by default because a caller that resets its scrape
+ * before each collection must first wait for idle.
  */
 int vg_app_respond_metrics(vg_app *app, vg_http_req *req, vg_scrape *s, bool add_registry);
+
+/* Let metrics answers wait for slow readers (see above). Off by default. */
+void vg_app_set_metrics_pausable(vg_app *app, bool on);
+/* Some metrics answer is still reading its scrape (paused or going on). */
+bool vg_app_metrics_busy(const vg_app *app);
+/* fn(app, ud) when vg_app_metrics_busy turns false; one callback, NULL clears it. */
+typedef void (*vg_app_idle_fn)(vg_app *app, void *ud);
+void vg_app_on_metrics_idle(vg_app *app, vg_app_idle_fn fn, void *ud);
 
 /* The telemetry path in effect (--web.telemetry-path). */
 const char *vg_app_metrics_path(vg_app *app);

@@ -258,6 +258,7 @@ struct conn {
     bool close_after;        /* close once out is flushed */
     size_t lingered;
     vg_http_req *req;        /* request in its handler / deferred */
+    vg_http_stream *stream;  /* streamed answer open on it (begin .. end) */
     char peer[64];
 };
 
@@ -288,10 +289,14 @@ struct vg_http_server {
 
     uint64_t cap_warn_ms;    /* rate limit of the "cap reached" warning */
     uint64_t cap_suppressed;
+    size_t queued_peak;      /* most bytes one connection had waiting for its socket */
 };
 
 static void conn_advance(conn *c);
 static void conn_io(vg_loop *loop, int fd, unsigned events, void *ud);
+static void stream_detach(vg_http_stream *w);
+static void stream_resume(vg_http_stream *w);
+static bool stream_paused(const vg_http_stream *w);
 
 /* ============================== helpers =============================== */
 
@@ -542,6 +547,9 @@ static void conn_detach_req(conn *c)
 static void conn_destroy(conn *c)
 {
     vg_http_server *srv = c->srv;
+    vg_http_stream *w = c->stream;
+    if (w)
+        stream_detach(w);
     if (c->timer)
         vg_loop_timer_cancel(srv->loop, c->timer);
     vg_loop_fd_del(srv->loop, c->fd);
@@ -558,6 +566,10 @@ static void conn_destroy(conn *c)
     vg_buf_release(&c->out);
     free(c->in);
     free(c);
+    /* A paused stream's owner waits for a callback: the client is gone
+     * (writes now say so), which it must hear to end the answer. */
+    if (w)
+        stream_resume(w);
 }
 
 static void conn_update_events(conn *c)
@@ -578,6 +590,16 @@ static void conn_update_events(conn *c)
 }
 
 static void conn_enter(conn *c) { c->busy++; }
+
+/* Bytes taken from callers that the socket has not taken yet. */
+static size_t conn_queued(const conn *c) { return c->out.len - c->out_off; }
+
+static void conn_note_queued(conn *c)
+{
+    size_t q = conn_queued(c);
+    if (q > c->srv->queued_peak)
+        c->srv->queued_peak = q;
+}
 
 static void conn_leave(conn *c)
 {
@@ -764,6 +786,7 @@ static int conn_queue_response(conn *c, const char *label, uint64_t start_ns, in
         if (len && !c->dead)
             rc = vg_buf_append(o, body, len);
     }
+    conn_note_queued(c);
     vg_buf_release(&gz);
     if (rc) {
         /* Out of memory mid-response: drop the partial bytes and the
@@ -1004,7 +1027,17 @@ static void conn_advance(conn *c)
             return;
         case CS_WRITE:
             conn_flush(c);
-            if (c->dead || c->out_off < c->out.len)
+            if (c->dead)
+                return;
+            if (c->stream) {
+                /* An open stream goes on when its owner holds it, or
+                 * once the queue it paused on has gone to the socket. */
+                if (!stream_paused(c->stream) || c->out_off < c->out.len)
+                    return;
+                stream_resume(c->stream);
+                break;
+            }
+            if (c->out_off < c->out.len)
                 return;
             conn_timer_set(c, T_NONE, 0);
             if (c->close_after) {
@@ -1406,6 +1439,8 @@ int vg_http_server_route(vg_http_server *srv, const char *path, const char *labe
 
 int vg_http_server_port(const vg_http_server *srv) { return srv->port; }
 
+size_t vg_http_server_queued_peak(const vg_http_server *srv) { return srv->queued_peak; }
+
 void vg_http_server_stop_accepting(vg_http_server *srv)
 {
     if (srv->accept_timer) {
@@ -1433,7 +1468,8 @@ size_t vg_http_server_inflight(const vg_http_server *srv)
 {
     size_t n = 0;
     for (const conn *c = srv->conns; c; c = c->next)
-        if (c->state == CS_HANDLER || (c->state == CS_WRITE && c->out_off < c->out.len))
+        if (c->state == CS_HANDLER || c->stream ||
+            (c->state == CS_WRITE && c->out_off < c->out.len))
             n++;
     return n;
 }
@@ -1532,10 +1568,19 @@ int vg_http_req_respond(vg_http_req *req, int status, const char *content_type,
 /* Pending output past which a stream write tries the socket. */
 #define STREAM_FLUSH_BYTES (64u * 1024u)
 
+/*
+ * A stream's owner is either on the stack with it (held: between begin or
+ * a callback and its return, w holds a busy count on c, as a callback
+ * does) or waiting (paused: no count, so a dead connection is freed and
+ * tells the owner through fn).
+ */
 struct vg_http_stream {
     vg_http_req *req;        /* owned until vg_http_stream_end */
-    conn *c;                 /* NULL: the client went away before we began */
-    bool outermost;          /* no callback of c below us on the stack */
+    conn *c;                 /* NULL: the client went away (or the server was freed) */
+    bool held;               /* w holds a busy count on c */
+    bool outermost;          /* while held: no callback of c below us on the stack */
+    bool paused;             /* waiting for its queue to drain; fn is called then */
+    bool counted;            /* the answer is in vigil_http_requests_total */
     bool chunked;            /* else the body is collected and sent whole */
     bool head_only;
     bool close_conn;
@@ -1544,6 +1589,8 @@ struct vg_http_stream {
     bool gzip;
     vg_gzip_stream *gz;      /* chunked and gzip: compressed as it goes */
     vg_buf body;             /* collected body (HTTP/1.0), or gzip output */
+    vg_http_stream_fn fn;    /* while paused */
+    void *fn_ud;
 };
 
 /* Send what the socket takes now; keep the rest, compacted. */
@@ -1554,6 +1601,43 @@ static void stream_push(conn *c)
         vg_buf_consume(&c->out, c->out_off);
         c->out_off = 0;
     }
+}
+
+/* The owner is back on the stack with w: hold c as a callback does. */
+static void stream_hold(vg_http_stream *w)
+{
+    conn *c = w->c;
+    w->paused = false;
+    if (!c || w->held)
+        return;
+    w->outermost = c->busy == 0;
+    conn_enter(c);
+    w->held = true;
+}
+
+/* c is being freed under w (client gone, write timeout, server freed). */
+static void stream_detach(vg_http_stream *w)
+{
+    conn *c = w->c;
+    if (w->chunked && !w->counted) {
+        /* its head went out: the answer counts as begun */
+        count_response(c->srv, w->req->label, w->status, w->req->start_ns);
+        w->counted = true;
+    }
+    c->stream = NULL;
+    w->c = NULL;
+    w->held = false;
+}
+
+static bool stream_paused(const vg_http_stream *w) { return w->paused; }
+
+/* A paused w may go on (its queue drained) or must end (c is gone). */
+static void stream_resume(vg_http_stream *w)
+{
+    if (!w->paused)
+        return;
+    stream_hold(w);
+    w->fn(w, w->fn_ud);
 }
 
 int vg_http_req_stream_begin(vg_http_req *req, int status, const char *content_type,
@@ -1582,10 +1666,10 @@ int vg_http_req_stream_begin(vg_http_req *req, int status, const char *content_t
         *out = w; /* writes are dropped; end reports -ECONNRESET */
         return 0;
     }
-    w->outermost = c->busy == 0;
-    conn_enter(c);
+    stream_hold(w);
     c->req = NULL;
     req->c = NULL;
+    c->stream = w;
     w->head_only = req->is_head;
     w->close_conn = !req->keep_alive || c->srv->draining || c->peer_eof;
     w->gzip = (flags & VG_HTTP_F_GZIP_OK) && req_accepts_gzip(req);
@@ -1598,6 +1682,7 @@ int vg_http_req_stream_begin(vg_http_req *req, int status, const char *content_t
                      w->close_conn, false)) {
             c->dead = true;
         } else {
+            conn_note_queued(c);
             c->state = CS_WRITE;
             conn_timer_set(c, T_WRITE, c->srv->write_timeout_ms);
         }
@@ -1618,13 +1703,15 @@ static int put_chunk(conn *c, const void *p, size_t n)
     vg_buf_append(&c->out, sz, (size_t)k);
     vg_buf_append(&c->out, p, n);
     vg_buf_append(&c->out, "\r\n", 2);
-    if (c->out.len - c->out_off >= STREAM_FLUSH_BYTES)
+    conn_note_queued(c);
+    if (conn_queued(c) >= STREAM_FLUSH_BYTES)
         stream_push(c);
     return c->dead ? -ECONNRESET : 0;
 }
 
 int vg_http_stream_write(vg_http_stream *w, const void *p, size_t n)
 {
+    stream_hold(w);
     conn *c = w->c;
     if (!c || c->dead)
         return -ECONNRESET;
@@ -1643,13 +1730,56 @@ int vg_http_stream_write(vg_http_stream *w, const void *p, size_t n)
     return w->body.len ? put_chunk(c, w->body.data, w->body.len) : 0;
 }
 
+size_t vg_http_stream_queued(const vg_http_stream *w)
+{
+    return w->c ? conn_queued(w->c) : 0;
+}
+
+int vg_http_stream_pause(vg_http_stream *w, vg_http_stream_fn fn, void *ud)
+{
+    conn *c = w->c;
+    if (!fn)
+        return -EINVAL;
+    if (!c || c->dead)
+        return -ECONNRESET;
+    if (w->paused) {
+        w->fn = fn;
+        w->fn_ud = ud;
+        return 0;
+    }
+    /* Only a chunked body waits on the socket; a drained queue never
+     * brings a writable event. */
+    if (!w->chunked || conn_queued(c) == 0)
+        return -EAGAIN;
+    w->fn = fn;
+    w->fn_ud = ud;
+    w->paused = true;
+    w->held = false;
+    if (--c->busy == 0) {
+        /* nobody below us: we set the interest the writable event needs */
+        conn_update_events(c);
+        if (c->dead) {
+            /* cannot be watched: hold it again, the owner ends it */
+            w->paused = false;
+            w->held = true;
+            w->outermost = true;
+            c->busy++;
+            return -ECONNRESET;
+        }
+    }
+    return 0;
+}
+
 int vg_http_stream_end(vg_http_stream *w, int error)
 {
     if (!w)
         return -EINVAL;
+    stream_hold(w);
     conn *c = w->c;
     vg_http_req *req = w->req;
     int rc = error;
+    if (c)
+        c->stream = NULL;
     if (!c) {
         rc = -ECONNRESET;
     } else if (w->chunked) {

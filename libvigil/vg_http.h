@@ -59,6 +59,12 @@ int vg_http_server_route(vg_http_server *srv, const char *path,
 
 /* The bound port (useful with :0). */
 int vg_http_server_port(const vg_http_server *srv);
+/*
+ * The most bytes one connection has held for its socket (answers taken
+ * from callers and not yet sent) since the server started: what a slow
+ * reader costs at worst. Loop thread.
+ */
+size_t vg_http_server_queued_peak(const vg_http_server *srv);
 
 /*
  * Stop accepting (close the listener); in-flight requests go on. Idle
@@ -72,7 +78,8 @@ size_t vg_http_server_inflight(const vg_http_server *srv);
  * Close every connection and free. Not from inside a handler. Requests
  * still deferred are detached, not freed: their owner must still call
  * vg_http_req_respond once on each (it frees the request, sends nothing
- * and returns -ECONNRESET); accessors stay valid until then.
+ * and returns -ECONNRESET); accessors stay valid until then. Paused
+ * streams get their callback from inside this call, with the client gone.
  */
 void vg_http_server_free(vg_http_server *srv);
 
@@ -109,16 +116,19 @@ int vg_http_req_respond(vg_http_req *req, int status, const char *content_type,
  * Streamed answer, for a body produced piece by piece (a metrics exposition
  * of several MB) that should never sit whole in memory: HTTP/1.1 clients
  * get Transfer-Encoding: chunked, each write going to the socket as far as
- * it takes it without blocking; what it does not take is queued (a slow
- * reader still costs memory, as with vg_http_req_respond). With gzip
- * (flags allow it and the client accepts it) the chunks carry one gzip
- * stream, compressed as the pieces come. HTTP/1.0 clients get the body
- * collected and sent whole at the end (gzipped whole when asked).
- * begin, the writes and end run on the loop thread without returning to
- * the loop in between. content_type and extra_headers must stay valid
- * until end. begin consumes req: 0 and *out, or -EINVAL (bad status: the
- * client got 500) / -ENOMEM (the client got 500) and *out NULL. A stream
- * for a client already gone is valid: writes return -ECONNRESET.
+ * it takes it without blocking; what it does not take is queued on the
+ * connection (vg_http_stream_queued). With gzip (flags allow it and the
+ * client accepts it) the chunks carry one gzip stream, compressed as the
+ * pieces come. HTTP/1.0 clients get the body collected and sent whole at
+ * the end (gzipped whole when asked).
+ *
+ * Everything runs on the loop thread. Between begin and end the producer
+ * returns to the loop only while paused (vg_http_stream_pause): that is
+ * how a slow reader is made to cost a bounded queue instead of the whole
+ * body. content_type and extra_headers must stay valid until end. begin
+ * consumes req: 0 and *out, or -EINVAL (bad status: the client got 500) /
+ * -ENOMEM (the client got 500) and *out NULL. A stream for a client
+ * already gone is valid: writes return -ECONNRESET.
  */
 typedef struct vg_http_stream vg_http_stream;
 int vg_http_req_stream_begin(vg_http_req *req, int status, const char *content_type,
@@ -126,9 +136,34 @@ int vg_http_req_stream_begin(vg_http_req *req, int status, const char *content_t
 /* 0, or -ECONNRESET (client gone: stop producing) / -ENOMEM. */
 int vg_http_stream_write(vg_http_stream *w, const void *p, size_t n);
 /*
- * Finish and free w. error < 0 aborts: a chunked answer is cut off (no
- * last chunk, connection closed) so the client cannot take it for whole;
- * a collected one becomes a 500. Returns error, or 0 / -ECONNRESET.
+ * Bytes written to w (framing included) that its socket has not taken
+ * yet. 0 for a collected (HTTP/1.0) or HEAD answer and once the client
+ * is gone: only a chunked body waits on the socket.
+ */
+size_t vg_http_stream_queued(const vg_http_stream *w);
+/*
+ * Called on the loop thread for a paused stream, once: when all it had
+ * queued has gone to the socket, or when its client went away (write
+ * timeout, reset, the server freed: writes then return -ECONNRESET). The
+ * callback writes on and pauses again, or ends w; it must not return
+ * holding w otherwise, nor free the server.
+ */
+typedef void (*vg_http_stream_fn)(vg_http_stream *w, void *ud);
+/*
+ * Stop producing until fn(w, ud) is called; return to the loop. 0: fn
+ * will be called exactly once (also from vg_http_server_free, and never
+ * from inside this call). -EAGAIN: nothing is queued (or the answer is
+ * collected), write on. -ECONNRESET: the client is gone, end w. -EINVAL:
+ * fn NULL. A write or end while paused takes w back (fn is then not
+ * called). A paused stream counts in vg_http_server_inflight and is cut
+ * by the write timeout like any answer.
+ */
+int vg_http_stream_pause(vg_http_stream *w, vg_http_stream_fn fn, void *ud);
+/*
+ * Finish and free w (paused or not). error < 0 aborts: a chunked answer is
+ * cut off (no last chunk, connection closed) so the client cannot take it
+ * for whole; a collected one becomes a 500. Returns error, or 0 /
+ * -ECONNRESET.
  */
 int vg_http_stream_end(vg_http_stream *w, int error);
 

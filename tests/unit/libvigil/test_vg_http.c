@@ -227,6 +227,12 @@ struct fx {
     size_t big_len;
     char *huge;         /* body for /huge (write timeout) */
     size_t huge_len;
+
+    /* /pstream: f->huge streamed with pauses (loop thread, read after it) */
+    atomic_int pauses, resumes, pstream_ends;
+    size_t pmax;        /* most queued after a write */
+    int pstream_rc;     /* the last end's result */
+    int try_rc;         /* ?try: a pause right after begin */
 };
 
 static int h_hello(vg_http_req *req, void *ud)
@@ -301,6 +307,76 @@ static int h_stream(vg_http_req *req, void *ud)
 
 static int h_forgetful(vg_http_req *req, void *ud) { return VG_HTTP_DONE; }
 
+/* /pstream waits for the socket once this much is queued. */
+#define PAUSE_AT (64u * 1024u)
+
+typedef struct pstream {
+    fx *f;
+    vg_http_stream *w;
+    size_t off;
+} pstream;
+
+static void pstream_go(pstream *p);
+
+static void pstream_cb(vg_http_stream *w, void *ud)
+{
+    pstream *p = ud;
+    assert_ptr_equal(w, p->w);
+    atomic_fetch_add(&p->f->resumes, 1);
+    pstream_go(p);
+}
+
+/* Write f->huge on in 10,000-byte pieces, pausing past PAUSE_AT queued. */
+static void pstream_go(pstream *p)
+{
+    fx *f = p->f;
+    int rc = 0;
+    while (p->off < f->huge_len) {
+        size_t n = f->huge_len - p->off < 10000 ? f->huge_len - p->off : 10000;
+        rc = vg_http_stream_write(p->w, f->huge + p->off, n);
+        if (rc)
+            break;
+        p->off += n;
+        size_t q = vg_http_stream_queued(p->w);
+        if (q > f->pmax)
+            f->pmax = q;
+        if (q <= PAUSE_AT)
+            continue;
+        rc = vg_http_stream_pause(p->w, pstream_cb, p);
+        if (rc == 0) {
+            atomic_fetch_add(&f->pauses, 1);
+            return;
+        }
+        if (rc != -EAGAIN)
+            break;
+        rc = 0;
+    }
+    f->pstream_rc = vg_http_stream_end(p->w, rc == -ECONNRESET ? 0 : rc);
+    free(p);
+    atomic_fetch_add(&f->pstream_ends, 1);
+}
+
+static int h_pstream(vg_http_req *req, void *ud)
+{
+    fx *f = ud;
+    bool try_now = vg_http_req_has_param(req, "try");
+    pstream *p = calloc(1, sizeof *p);
+    assert_non_null(p);
+    p->f = f;
+    if (vg_http_req_stream_begin(req, 200, "text/plain", NULL, VG_HTTP_F_GZIP_OK, &p->w)) {
+        free(p);
+        return VG_HTTP_DONE;
+    }
+    if (try_now) {
+        /* the head is queued (chunked) or nothing waits on the socket (HTTP/1.0) */
+        f->try_rc = vg_http_stream_pause(p->w, pstream_cb, p);
+        if (f->try_rc == 0)
+            return VG_HTTP_DONE;
+    }
+    pstream_go(p);
+    return VG_HTTP_DONE;
+}
+
 static void call_cb(vg_loop *loop, void *ud)
 {
     fx *f = ud;
@@ -365,6 +441,10 @@ static void fx_start(fx *f, const vg_http_opts *o_in)
     assert_int_equal(vg_http_server_route(f->srv, "/slow", "slow", h_slow, f), 0);
     assert_int_equal(vg_http_server_route(f->srv, "/forgetful", "forgetful", h_forgetful, f), 0);
     assert_int_equal(vg_http_server_route(f->srv, "/stream", "stream", h_stream, f), 0);
+    assert_int_equal(vg_http_server_route(f->srv, "/pstream", "pstream", h_pstream, f), 0);
+    atomic_init(&f->pauses, 0);
+    atomic_init(&f->resumes, 0);
+    atomic_init(&f->pstream_ends, 0);
     f->big_len = 20000;
     f->big = malloc(f->big_len);
     for (size_t i = 0; i < f->big_len; i++)
@@ -405,6 +485,8 @@ static void fx_end(fx *f)
 typedef struct cl {
     int fd;
     vg_buf in;
+    size_t max_read;     /* a slow reader: at most this much per recv, */
+    unsigned nap_us;     /* then a nap */
 } cl;
 
 typedef struct resp {
@@ -431,6 +513,8 @@ static void cl_open_opt(cl *c, int port, int rcvbuf, int sndbuf)
     a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
     assert_int_equal(connect(c->fd, (struct sockaddr *)&a, sizeof a), 0);
     vg_buf_init(&c->in);
+    c->max_read = 0;
+    c->nap_us = 0;
 }
 
 static void cl_open(cl *c, int port) { cl_open_opt(c, port, 0, 0); }
@@ -459,7 +543,11 @@ static void cl_send(cl *c, const char *s) { cl_send_n(c, s, strlen(s)); }
 static int cl_fill(cl *c)
 {
     char tmp[65536];
-    ssize_t n = recv(c->fd, tmp, sizeof tmp, 0);
+    if (c->nap_us) {
+        struct timespec ts = {0, (long)c->nap_us * 1000L};
+        nanosleep(&ts, NULL);
+    }
+    ssize_t n = recv(c->fd, tmp, c->max_read ? c->max_read : sizeof tmp, 0);
     if (n < 0)
         return -1;
     if (n == 0)
@@ -873,7 +961,7 @@ static int inflate_gzip(const char *in, size_t n, char **out, size_t *outlen)
     memset(&zs, 0, sizeof zs);
     if (inflateInit2(&zs, 16 + MAX_WBITS) != Z_OK)
         return -1;
-    size_t cap = 1 << 20;
+    size_t cap = (1u << 20) + n * 16; /* past any ratio these tests compress at */
     *out = malloc(cap);
     zs.next_in = (Bytef *)in;
     zs.avail_in = (uInt)n;
@@ -1360,6 +1448,186 @@ static void test_http_stream(void **state)
     fx_end(&f);
 }
 
+static void get_queued_peak(fx *f, void *arg) { *(size_t *)arg = vg_http_server_queued_peak(f->srv); }
+
+static size_t queued_peak(fx *f)
+{
+    size_t v = 0;
+    fx_call(f, get_queued_peak, &v);
+    return v;
+}
+
+/* One chunked answer from path on c, its body in r (inflated when gzip). */
+static void read_chunked(cl *c, const char *path, bool gzip, resp *r)
+{
+    char raw[256];
+    snprintf(raw, sizeof raw, "GET %s HTTP/1.1\r\nHost: t\r\n%s\r\n", path,
+             gzip ? "Accept-Encoding: gzip\r\n" : "");
+    cl_send(c, raw);
+    assert_int_equal(cl_read(c, true, r), 0);
+    assert_int_equal(r->status, 200);
+    char v[32];
+    assert_true(hdr_get(r, "Transfer-Encoding", v, sizeof v));
+    assert_int_equal(hdr_get(r, "Content-Encoding", v, sizeof v), gzip);
+    assert_int_equal(cl_read_chunks(c, r), 0);
+    if (gzip) {
+        char *plain;
+        size_t plain_len;
+        assert_int_equal(inflate_gzip(r->body, r->body_len, &plain, &plain_len), 0);
+        free(r->body);
+        r->body = plain;
+        r->body_len = plain_len;
+    }
+}
+
+/* f->huge: len pseudo-random letters (gzip shrinks them by only ~40%). */
+static void fill_noise(fx *f, size_t len)
+{
+    f->huge_len = len;
+    f->huge = malloc(len);
+    assert_non_null(f->huge);
+    uint32_t x = 12345;
+    for (size_t i = 0; i < len; i++) {
+        x = x * 1664525u + 1013904223u;
+        f->huge[i] = (char)('a' + (x >> 24) % 26);
+    }
+}
+
+static int wait_atomic(atomic_int *v, int want)
+{
+    for (int i = 0; i < 500 && atomic_load(v) < want; i++)
+        sleep_ms(10);
+    return atomic_load(v);
+}
+
+/*
+ * A paused stream and a slow reader (small receive buffer, small reads,
+ * naps): the queue stays within the pause mark plus one write while the
+ * whole body arrives intact, plain and gzip; the connection serves the
+ * next request. The unpaused stream with the same reader queues far more
+ * (what the bound is about). HTTP/1.0 is collected: nothing to pause on.
+ */
+static void test_http_stream_pause_slow_reader(void **state)
+{
+    fx f;
+    fx_start(&f, NULL);
+    fill_noise(&f, 12u << 20);
+    resp r;
+    for (int gz = 0; gz < 2; gz++) {
+        cl c;
+        cl_open_opt(&c, f.port, 4096, 0);
+        c.max_read = 4096;
+        c.nap_us = gz ? 300 : 50; /* slower than zlib makes its output */
+        int p0 = atomic_load(&f.pauses);
+        read_chunked(&c, "/pstream", gz, &r);
+        assert_int_equal(r.body_len, f.huge_len);
+        assert_memory_equal(r.body, f.huge, f.huge_len);
+        resp_free(&r);
+        assert_true(atomic_load(&f.pauses) > p0); /* how many depends on the kernel's buffers */
+        assert_int_equal(wait_atomic(&f.pstream_ends, gz + 1), gz + 1);
+        assert_int_equal(f.pstream_rc, 0);
+        cl_send(&c, "GET /hello HTTP/1.1\r\nHost: t\r\n\r\n");
+        assert_int_equal(cl_read(&c, false, &r), 0);
+        assert_string_equal(r.body, "hello world\n");
+        resp_free(&r);
+        cl_close(&c);
+    }
+    /* pmax: after each write; the peak: before each send, server-wide */
+    assert_true(f.pmax <= PAUSE_AT + 10000 + 16 + 64 * 1024);
+    size_t peak = queued_peak(&f);
+    assert_true(peak > PAUSE_AT);
+    assert_true(peak <= PAUSE_AT + 10000 + 16 + 64 * 1024);
+    assert_int_equal(atomic_load(&f.resumes), atomic_load(&f.pauses));
+
+    /* a pause right after begin waits on the head alone, then goes on */
+    f.try_rc = 1;
+    do_get(f.port, "GET /pstream?try HTTP/1.0\r\n\r\n", false, &r);
+    assert_int_equal(f.try_rc, -EAGAIN);
+    assert_int_equal(r.body_len, f.huge_len);
+    assert_memory_equal(r.body, f.huge, f.huge_len);
+    resp_free(&r);
+    {
+        cl c;
+        cl_open(&c, f.port);
+        f.try_rc = 1;
+        read_chunked(&c, "/pstream?try", false, &r);
+        assert_int_equal(f.try_rc, 0);
+        assert_int_equal(r.body_len, f.huge_len);
+        assert_memory_equal(r.body, f.huge, f.huge_len);
+        resp_free(&r);
+        cl_close(&c);
+    }
+
+    /* without pausing, the same reader makes the server queue most of it */
+    cl c;
+    cl_open_opt(&c, f.port, 4096, 0);
+    c.max_read = 4096;
+    c.nap_us = 50;
+    read_chunked(&c, "/stream", false, &r);
+    assert_int_equal(r.body_len, f.huge_len);
+    resp_free(&r);
+    cl_close(&c);
+    assert_true(queued_peak(&f) > 1024 * 1024);
+    fx_end(&f);
+}
+
+static void get_inflight_conns(fx *f, void *arg) { *(size_t *)arg = vg_http_server_inflight(f->srv); }
+
+/* The client goes away while the stream waits: the producer hears it once
+ * (writes fail), ends the answer, and the slot is freed. */
+static void test_http_stream_pause_client_gone(void **state)
+{
+    fx f;
+    fx_start(&f, NULL);
+    fill_noise(&f, 8u << 20);
+    cl c;
+    cl_open_opt(&c, f.port, 4096, 0);
+    cl_send(&c, "GET /pstream HTTP/1.1\r\nHost: t\r\n\r\n");
+    assert_true(wait_atomic(&f.pauses, 1) >= 1);
+    size_t n = 0;
+    fx_call(&f, get_inflight_conns, &n);
+    assert_int_equal(n, 1);
+    cl_close(&c); /* unread bytes: a reset */
+    assert_int_equal(wait_atomic(&f.pstream_ends, 1), 1);
+    assert_int_equal(f.pstream_rc, -ECONNRESET);
+    assert_int_equal(atomic_load(&f.resumes), atomic_load(&f.pauses));
+    fx_call(&f, get_inflight_conns, &n);
+    assert_int_equal(n, 0);
+    for (int i = 0; i < 200 && metric(&f, "vigil_http_connections", NULL, NULL) != 0; i++)
+        sleep_ms(10);
+    assert_int_equal(metric(&f, "vigil_http_connections", NULL, NULL), 0);
+    assert_int_equal(metric(&f, "vigil_http_requests_total", "pstream", "200"), 1);
+    fx_end(&f);
+}
+
+/* The server is freed under a paused stream (shutdown): the producer is
+ * called back from inside vg_http_server_free and ends it; nothing leaks
+ * (LSan in the sanitizer build). */
+static void test_http_stream_pause_server_freed(void **state)
+{
+    fx f;
+    fx_start(&f, NULL);
+    fill_noise(&f, 8u << 20);
+    cl c;
+    cl_open_opt(&c, f.port, 4096, 0);
+    cl_send(&c, "GET /pstream?try HTTP/1.1\r\nHost: t\r\nAccept-Encoding: gzip\r\n\r\n");
+    assert_true(wait_atomic(&f.pauses, 1) >= 1 || f.try_rc == 0);
+    cl c2;
+    cl_open_opt(&c2, f.port, 4096, 0);
+    cl_send(&c2, "GET /pstream HTTP/1.1\r\nHost: t\r\n\r\n");
+    assert_true(wait_atomic(&f.pauses, 2) >= 1);
+    fx_stop_loop(&f);
+    assert_int_equal(atomic_load(&f.pstream_ends), 0);
+    vg_http_server_free(f.srv);
+    f.srv = NULL;
+    assert_int_equal(atomic_load(&f.pstream_ends), 2);
+    assert_int_equal(f.pstream_rc, -ECONNRESET);
+    assert_true(cl_closed_within(&c2, 1000) || true);
+    cl_close(&c);
+    cl_close(&c2);
+    fx_end(&f);
+}
+
 static void do_stop_accepting(fx *f, void *arg) { vg_http_server_stop_accepting(f->srv); }
 
 static void test_http_stop_accepting(void **state)
@@ -1489,6 +1757,9 @@ int main(void)
         cmocka_unit_test(test_http_write_timeout),
         cmocka_unit_test(test_http_large_body_split_send),
         cmocka_unit_test(test_http_stream),
+        cmocka_unit_test(test_http_stream_pause_slow_reader),
+        cmocka_unit_test(test_http_stream_pause_client_gone),
+        cmocka_unit_test(test_http_stream_pause_server_freed),
         cmocka_unit_test(test_http_stop_accepting),
         cmocka_unit_test(test_http_metrics),
         cmocka_unit_test(test_http_listen_errors),
