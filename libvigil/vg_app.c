@@ -68,6 +68,7 @@ typedef struct metrics_answer {
     vg_app *app;
     vg_http_stream *w;
     vg_prom_enc *enc;
+    const vg_scrape *s;  /* what enc reads */
     bool pausable;       /* on the heap, may wait for its socket */
     bool linked;         /* in app->answers */
 } metrics_answer;
@@ -529,6 +530,14 @@ void vg_app_set_metrics_pausable(vg_app *app, bool on) { app->metrics_pausable =
 
 bool vg_app_metrics_busy(const vg_app *app) { return app->answers != NULL; }
 
+bool vg_app_metrics_reading(const vg_app *app, const vg_scrape *s)
+{
+    for (const metrics_answer *a = app->answers; a; a = a->next)
+        if (a->s == s)
+            return true;
+    return false;
+}
+
 void vg_app_on_metrics_idle(vg_app *app, vg_app_idle_fn fn, void *ud)
 {
     app->idle_fn = fn;
@@ -616,7 +625,7 @@ static void log_scrape_stats(vg_app *app, vg_scrape *s)
 int vg_app_respond_metrics(vg_app *app, vg_http_req *req, vg_scrape *s, bool add_registry)
 {
     static const char busy_msg[] = "metrics are still being sent from the last collection\n";
-    if (add_registry && app->answers) {
+    if (add_registry && vg_app_metrics_reading(app, s)) {
         /* adding families would move what a paused answer reads */
         vg_log_error(&app->log, app->spec.component,
                      "metrics answer refused: the scrape is still being read (wait for idle)");
@@ -632,12 +641,13 @@ int vg_app_respond_metrics(vg_app *app, vg_http_req *req, vg_scrape *s, bool add
     /* Encoded straight into the answer in 64 KiB pieces: the exposition
      * (MBs with pod metrics) is never whole in memory. A pausable answer
      * lives on the heap: it may outlive this call. */
-    metrics_answer local = {.app = app};
+    metrics_answer local = {.app = app, .s = s};
     metrics_answer *a = &local;
     if (app->metrics_pausable && !app->freeing) {
         a = calloc(1, sizeof *a);
         if (a) {
             a->app = app;
+            a->s = s;
             a->pausable = true;
         } else {
             a = &local; /* no memory to wait with: the whole answer now */

@@ -90,10 +90,12 @@ void vg_app_on_reload(vg_app *app, vg_reload_fn fn, void *ud);
  *
  *  - While vg_app_metrics_busy(app) is true, every scrape passed to this
  *    function since it was last false may still be read: do not reset,
- *    change or free it, and do not call this with add_registry (refused:
- *    the client gets 503 with Retry-After, -EBUSY). Answering more
- *    requests from the same s with add_registry false is fine: several
- *    answers may read one scrape at once.
+ *    change or free it (vg_app_metrics_reading tells which are), and do
+ *    not pass it with add_registry (refused: the client gets 503 with
+ *    Retry-After, -EBUSY). Answering more requests from the same s with
+ *    add_registry false is fine: several answers may read one scrape at
+ *    once. A scrape no answer reads may be collected and answered from
+ *    meanwhile (a caller may keep two and alternate).
  *  - The idle callback (vg_app_on_metrics_idle) is called on the loop
  *    thread each time the last such answer ends, however it ends (done,
  *    client gone or reset, write timeout, encoding error, or the server
@@ -116,6 +118,8 @@ int vg_app_respond_metrics(vg_app *app, vg_http_req *req, vg_scrape *s, bool add
 void vg_app_set_metrics_pausable(vg_app *app, bool on);
 /* Some metrics answer is still reading its scrape (paused or going on). */
 bool vg_app_metrics_busy(const vg_app *app);
+/* Some metrics answer is still reading s. */
+bool vg_app_metrics_reading(const vg_app *app, const vg_scrape *s);
 /* fn(app, ud) when vg_app_metrics_busy turns false; one callback, NULL clears it. */
 typedef void (*vg_app_idle_fn)(vg_app *app, void *ud);
 void vg_app_on_metrics_idle(vg_app *app, vg_app_idle_fn fn, void *ud);

@@ -1464,6 +1464,8 @@ static void read_chunked(cl *c, const char *path, bool gzip, resp *r)
     snprintf(raw, sizeof raw, "GET %s HTTP/1.1\r\nHost: t\r\n%s\r\n", path,
              gzip ? "Accept-Encoding: gzip\r\n" : "");
     cl_send(c, raw);
+    if (c->nap_us)
+        sleep_ms(200); /* a slow reader: the kernel's send buffer grows only as it reads */
     assert_int_equal(cl_read(c, true, r), 0);
     assert_int_equal(r->status, 200);
     char v[32];
@@ -1597,6 +1599,34 @@ static void test_http_stream_pause_client_gone(void **state)
         sleep_ms(10);
     assert_int_equal(metric(&f, "vigil_http_connections", NULL, NULL), 0);
     assert_int_equal(metric(&f, "vigil_http_requests_total", "pstream", "200"), 1);
+    fx_end(&f);
+}
+
+/* A paused stream whose reader stalls is cut by the write timeout like
+ * any answer: the producer hears it, the server stays responsive. */
+static void test_http_stream_pause_write_timeout(void **state)
+{
+    vg_http_opts o = {0};
+    o.write_timeout_ms = 300;
+    fx f;
+    fx_start(&f, &o);
+    fill_noise(&f, 8u << 20);
+    cl c;
+    cl_open_opt(&c, f.port, 4096, 0);
+    uint64_t t0 = vg_now_ms();
+    cl_send(&c, "GET /pstream HTTP/1.1\r\nHost: t\r\n\r\n");
+    assert_true(wait_atomic(&f.pauses, 1) >= 1);
+    resp r;
+    do_get(f.port, "GET /hello HTTP/1.1\r\nHost: t\r\n\r\n", false, &r);
+    assert_int_equal(r.status, 200);
+    resp_free(&r);
+    assert_int_equal(wait_atomic(&f.pstream_ends, 1), 1);
+    assert_true(since_ms(t0) >= 290);
+    assert_int_equal(f.pstream_rc, -ECONNRESET);
+    size_t n = 1;
+    fx_call(&f, get_inflight_conns, &n);
+    assert_int_equal(n, 0);
+    cl_close(&c);
     fx_end(&f);
 }
 
@@ -1760,6 +1790,7 @@ int main(void)
         cmocka_unit_test(test_http_stream_pause_slow_reader),
         cmocka_unit_test(test_http_stream_pause_client_gone),
         cmocka_unit_test(test_http_stream_pause_server_freed),
+        cmocka_unit_test(test_http_stream_pause_write_timeout),
         cmocka_unit_test(test_http_stop_accepting),
         cmocka_unit_test(test_http_metrics),
         cmocka_unit_test(test_http_listen_errors),
