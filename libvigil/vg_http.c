@@ -26,6 +26,10 @@
  * and discard until the client closes (bounded), so an answer like 431 is
  * not destroyed by a TCP reset caused by unread request bytes.
  *
+ * A streamed answer may pause until its queue has gone to the socket
+ * (back-pressure for slow readers): the connection stays in WRITE and its
+ * writable event calls the producer back (see vg_http_stream_pause).
+ *
  * Re-entrancy: handlers run inside the connection's event processing and
  * may answer any request; a connection is never freed while one of its
  * callbacks is on the stack (busy count); it is marked dead and freed by
