@@ -21,6 +21,13 @@
  * encodes and compresses the answer (agent_render.h): the scrape then only
  * sends it. The scrape model holds one collection; a scrape that finds it
  * already answered, too old or not made ahead collects anew.
+ *
+ * Answers pause while their client has 256 KiB unread (vg_app.h), so a
+ * slow reader costs bounded memory but may still read the model when the
+ * next collection is due: that collection then goes into a second model
+ * (made the first time it is needed); only when both are being read does
+ * a scrape wait for the readers to finish (or its deadline: 503), and a
+ * collection ahead is skipped.
  */
 #include <errno.h>
 #include <pthread.h>
@@ -51,6 +58,7 @@ typedef struct agent {
     vg_app *app;
     agent_scraper *sc;
     vg_scrape *scrape;          /* written by the thread while running */
+    vg_scrape *spare;           /* the other model, while answers read one */
     vg_async *done;
     pthread_t thread;
     int thread_started;
@@ -74,6 +82,9 @@ typedef struct agent {
     int first_done;
     pending waiting[MAX_PENDING];
     size_t nwaiting;
+    bool stopping;              /* collectors freed: collect nothing more */
+    bool collect_on_idle;       /* waiting requests need a collection ... */
+    uint64_t idle_deadline_ms;  /* ... with this deadline, once answers end */
     vg_series *timeouts;
 
     /* collecting ahead (loop thread only) */
@@ -154,9 +165,22 @@ static void wake_thread(agent *a, int want)
     a->running = 1;
 }
 
-/* A reload waiting, the model emptied: what every collection starts with. */
-static void begin_collection(agent *a)
+/*
+ * A model no answer reads, a reload waiting, the model emptied: what every
+ * collection starts with. 0, or -EBUSY (answers read both models) /
+ * -ENOMEM (no second model): nothing was changed.
+ */
+static int begin_collection(agent *a)
 {
+    if (vg_app_metrics_reading(a->app, a->scrape)) {
+        if (!a->spare && vg_scrape_new(&a->spare))
+            return -ENOMEM;
+        if (vg_app_metrics_reading(a->app, a->spare))
+            return -EBUSY;
+        vg_scrape *t = a->scrape;
+        a->scrape = a->spare;
+        a->spare = t;
+    }
     pthread_mutex_lock(&a->mu);
     const vg_config *ncfg = a->pending_cfg;
     a->pending_cfg = NULL;
@@ -167,23 +191,27 @@ static void begin_collection(agent *a)
     agent_render_drop(&a->render);
     a->registry_in = false;
     a->coll_start_ms = vg_now_ms();
+    return 0;
 }
 
-/*
- * Start a collection on the loop thread (none is running). Returns true
- * when it completed here; false when it goes on on the collection thread
- * (on_collected answers then).
- */
-static bool start_collection(agent *a, uint64_t deadline_ms)
+typedef enum {
+    COLL_DONE,     /* completed on the loop thread */
+    COLL_THREAD,   /* goes on on the collection thread; on_collected answers */
+    COLL_BLOCKED,  /* answers still read both models: try again when idle */
+} coll_start;
+
+/* Start a collection on the loop thread (none is running). */
+static coll_start start_collection(agent *a, uint64_t deadline_ms)
 {
-    begin_collection(a);
+    if (begin_collection(a))
+        return COLL_BLOCKED;
     if (agent_scraper_collect_loop(a->sc, a->scrape, deadline_ms) == 0) {
         a->first_done = 1;
         agent_ahead_collected(&a->ahead, a->coll_start_ms, vg_now_ms(), false);
-        return true;
+        return COLL_DONE;
     }
     wake_thread(a, WANT_REST);
-    return false;
+    return COLL_THREAD;
 }
 
 /* Answers req from the collection in the model: the answer compressed
@@ -207,21 +235,44 @@ static void respond(agent *a, vg_http_req *req)
     vg_app_respond_metrics(a->app, req, a->scrape, add);
 }
 
-static void on_collected(vg_loop *loop, void *ud)
+static void answer_waiting(agent *a)
 {
-    agent *a = ud;
-    a->running = 0;
-    a->first_done = 1;
-    agent_ahead_collected(&a->ahead, a->coll_start_ms, vg_now_ms(),
-                          a->coll_ahead && a->nwaiting == 0);
     for (size_t i = 0; i < a->nwaiting; i++) {
-        vg_loop_timer_cancel(loop, a->waiting[i].timer);
+        vg_loop_timer_cancel(vg_app_loop(a->app), a->waiting[i].timer);
         respond(a, a->waiting[i].req);
     }
     a->nwaiting = 0;
 }
 
+static void on_collected(vg_loop *loop, void *ud)
+{
+    (void)loop;
+    agent *a = ud;
+    a->running = 0;
+    a->first_done = 1;
+    agent_ahead_collected(&a->ahead, a->coll_start_ms, vg_now_ms(),
+                          a->coll_ahead && a->nwaiting == 0);
+    answer_waiting(a);
+}
+
+/* The last answer reading a model ended: collect for the requests that
+ * found both models read. */
+static void on_metrics_idle(vg_app *app, void *ud)
+{
+    (void)app;
+    agent *a = ud;
+    if (!a->collect_on_idle || a->running || a->stopping)
+        return;
+    a->collect_on_idle = false;
+    if (!a->nwaiting)
+        return; /* they timed out meanwhile */
+    if (start_collection(a, a->idle_deadline_ms) == COLL_DONE)
+        answer_waiting(a);
+}
+
 static const char timeout_msg[] = "collection did not finish within the scrape timeout\n";
+static const char blocked_msg[] =
+    "answers to slow readers still held both scrape models at the scrape timeout\n";
 
 static void on_request_timeout(vg_loop *loop, uint64_t id, void *ud)
 {
@@ -229,11 +280,16 @@ static void on_request_timeout(vg_loop *loop, uint64_t id, void *ud)
     for (size_t i = 0; i < a->nwaiting; i++) {
         if (a->waiting[i].timer != id)
             continue;
-        vg_http_req_respond(a->waiting[i].req, 503, "text/plain; charset=utf-8", NULL,
-                            timeout_msg, sizeof timeout_msg - 1, 0);
+        /* blocked: the collection never started, slow readers held both models */
+        bool blocked = a->collect_on_idle && !a->running;
+        const char *msg = blocked ? blocked_msg : timeout_msg;
+        vg_http_req_respond(a->waiting[i].req, 503, "text/plain; charset=utf-8", NULL, msg,
+                            strlen(msg), 0);
         vg_series_inc(a->timeouts);
         a->waiting[i] = a->waiting[--a->nwaiting];
-        vg_log_warn(vg_app_log(a->app), "agent", "scrape answered 503: collection too slow");
+        vg_log_warn(vg_app_log(a->app), "agent",
+                    blocked ? "scrape answered 503: slow readers still hold both scrape models"
+                            : "scrape answered 503: collection too slow");
         return;
     }
 }
@@ -267,9 +323,10 @@ static void on_ahead_timer(vg_loop *loop, uint64_t id, void *ud)
     a->ahead_timer = 0;
     if (a->running)
         return; /* a scrape came early and is being collected for */
+    if (begin_collection(a))
+        return; /* slow readers hold both models: the scrape will collect */
     vg_series_inc(a->ahead_started);
     a->coll_ahead = true;
-    begin_collection(a);
     a->ahead_deadline_ms = a->coll_start_ms + a->last_budget_ms;
     a->render_wanted = a->last_gzip;
     a->render_fmt = a->last_fmt;
@@ -319,7 +376,12 @@ static int metrics_handler(vg_http_req *req, void *ud)
     if (a->running && a->coll_ahead)
         vg_series_inc(a->ahead_answered); /* joins the collection made ahead */
     a->coll_ahead = a->running && a->coll_ahead;
-    if (!a->running && start_collection(a, now + budget)) {
+    coll_start cs = a->running ? COLL_THREAD : start_collection(a, now + budget);
+    if (cs == COLL_BLOCKED && !a->collect_on_idle) {
+        a->collect_on_idle = true;
+        a->idle_deadline_ms = now + budget;
+    }
+    if (cs == COLL_DONE) {
         /* collected right here; as late as the timer below would allow */
         if (vg_now_ms() > now + budget + 200) {
             vg_http_req_respond(req, 503, "text/plain; charset=utf-8", NULL, timeout_msg,
@@ -460,7 +522,7 @@ int main(int argc, char **argv)
     }
     vg_metric *m = vg_registry_add(vg_app_registry(a.app), "vigil_agent_scrape_timeouts_total",
                                    VG_MT_COUNTER,
-                                   "Scrapes answered 503 because collection overran the timeout.",
+                                   "Scrapes answered 503 because no collection was ready within the scrape timeout (too slow, or slow readers held both scrape models).",
                                    0, NULL, NULL, 0, 1);
     a.timeouts = vg_metric_series0(m);
     vg_registry *reg = vg_app_registry(a.app);
@@ -489,6 +551,8 @@ int main(int argc, char **argv)
     vg_app_add_ready_check(a.app, "first-collection", check_first_collection, &a);
     vg_app_add_live_check(a.app, "collector-thread", check_collector_thread, &a);
     vg_app_on_reload(a.app, on_reload, &a);
+    vg_app_set_metrics_pausable(a.app, true);
+    vg_app_on_metrics_idle(a.app, on_metrics_idle, &a);
     if (pthread_create(&a.thread, NULL, collect_thread, &a)) {
         vg_log_error(log, "agent", "cannot start the collection thread");
         goto out;
@@ -514,11 +578,13 @@ out:
         vg_async_free(a.done);
     /* collectors first: their threads (the pod labels informer) update
      * metrics in the app's registry until they are stopped */
+    a.stopping = true; /* vg_app_free may call on_metrics_idle */
     agent_scraper_free(a.sc);
     vg_app_free(a.app); /* detaches requests still waiting for a collection */
     for (size_t i = 0; i < a.nwaiting; i++) /* answering a detached request frees it */
         vg_http_req_respond(a.waiting[i].req, 503, "text/plain", NULL, "", 0, 0);
     vg_scrape_free(a.scrape);
+    vg_scrape_free(a.spare);
     agent_render_release(&a.render);
     vg_buf_release(&a.render_work);
     agent_options_release(&opts);
