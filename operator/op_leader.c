@@ -24,6 +24,7 @@ struct op_leader {
     pthread_mutex_t mu;
     pthread_cond_t cond;
     bool stop;
+    volatile int cancel;      /* set with stop: abandons a round's request in flight */
     atomic_bool leading;
     char holder[256];
     unsigned seed;
@@ -154,15 +155,16 @@ static void set_holder(op_leader *l, const char *h)
     }
 }
 
-/* One Lease request that gives up at deadline (monotonic s). */
+/* One Lease request that gives up at deadline (monotonic s), or at once
+ * on op_leader_stop when cancel is &l->cancel. */
 static int lease_call(op_leader *l, const char *method, bool named, const vg_buf *body, double deadline,
-                      kube_resp *resp)
+                      volatile int *cancel, kube_resp *resp)
 {
     vg_buf path = VG_BUF_INIT;
     int rc = kube_path(&path, &kube_gvr_leases, l->ns, named ? l->name : NULL, NULL);
     if (rc == 0) {
         kube_req req = {.method = method, .path = path.data, .body = body ? body->data : NULL,
-                        .body_len = body ? body->len : 0, .deadline_s = deadline};
+                        .body_len = body ? body->len : 0, .deadline_s = deadline, .cancel = cancel};
         rc = kube_client_do(l->c, &req, resp);
     }
     vg_buf_release(&path);
@@ -180,11 +182,11 @@ static bool try_acquire_or_renew(op_leader *l, double deadline)
     bool ok = false;
     int64_t now_us = kube_time_now_us();
     int dur = (int)(l->o.lease_duration_s + 0.5);
-    int rc = lease_call(l, "GET", true, NULL, deadline, &resp);
+    int rc = lease_call(l, "GET", true, NULL, deadline, &l->cancel, &resp);
     if (rc == -ENOENT) {
         if (op_leader_lease_json(&body, l->ns, l->name, NULL, l->id, dur, now_us, now_us, 0))
             goto out;
-        rc = lease_call(l, "POST", false, &body, deadline, &resp);
+        rc = lease_call(l, "POST", false, &body, deadline, &l->cancel, &resp);
         if (rc == 0) {
             l->obs_time = mono_s();
             snprintf(l->obs_holder, sizeof l->obs_holder, "%s", l->id);
@@ -227,7 +229,7 @@ static bool try_acquire_or_renew(op_leader *l, double deadline)
     kube_obj_free(lease);
     if (rc)
         goto out;
-    rc = lease_call(l, "PUT", true, &body, deadline, &resp);
+    rc = lease_call(l, "PUT", true, &body, deadline, &l->cancel, &resp);
     if (rc == 0) {
         kube_obj *nl;
         if (kube_obj_decode(KUBE_OBJ_LEASE, resp.body.data, resp.body.len, &nl) == 0) {
@@ -258,8 +260,9 @@ static void release(op_leader *l)
     if (l->obs_rv[0] && op_leader_lease_json(&body, l->ns, l->name, l->obs_rv, "", 1, now_us, now_us, 0) == 0) {
         /* keep the transition count: read it back from the last record is not
          * needed, a release only clears the holder as client-go does */
-        /* bounded: shutdown must not hang on an unreachable server */
-        int rc = lease_call(l, "PUT", true, &body, mono_s() + l->o.retry_period_s, &resp);
+        /* bounded: shutdown must not hang on an unreachable server; not
+         * cancelled, the release is what stopping is for */
+        int rc = lease_call(l, "PUT", true, &body, mono_s() + l->o.retry_period_s, NULL, &resp);
         if (rc == 0)
             vg_log_info(l->o.log, "leader", "lease released", "lease", l->name);
         else
@@ -305,6 +308,8 @@ static void *run(void *arg)
             last_renew = sent;
             continue;
         }
+        if (l->cancel)
+            break; /* stopping, not lost: release below */
         if (mono_s() - last_renew >= l->o.renew_deadline_s) {
             vg_log_error(l->o.log, "leader", "leadership lost: lease not renewed within the renew deadline",
                          "lease", l->name);
@@ -343,6 +348,7 @@ void op_leader_stop(op_leader *l)
         return;
     pthread_mutex_lock(&l->mu);
     l->stop = true;
+    l->cancel = 1; /* a round stuck on a stalled server ends now, not at its renew deadline */
     pthread_cond_broadcast(&l->cond);
     pthread_mutex_unlock(&l->mu);
     pthread_join(l->thread, NULL);

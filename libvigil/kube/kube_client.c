@@ -188,21 +188,29 @@ kube_config *kube_client_config(kube_client *c) { return c->cfg; }
 const char *kube_client_host(const kube_client *c) { return c->host; }
 const char *kube_client_user_agent(const kube_client *c) { return c->ua; }
 
-/* Sleep up to s seconds; -ECANCELED when stopped meanwhile. */
-static int nap(kube_client *c, double s)
+static bool cancelled(kube_client *c, volatile int *cancel)
 {
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    double t = (double)ts.tv_sec + (double)ts.tv_nsec / 1e9 + s;
-    ts.tv_sec = (time_t)t;
-    ts.tv_nsec = (long)((t - (double)ts.tv_sec) * 1e9);
+    return atomic_load(&c->stopped) || (cancel && *cancel);
+}
+
+/* Sleep up to s seconds; -ECANCELED when stopped (or *cancel set)
+ * meanwhile. kube_client_stop wakes the sleeper; a caller's cancel flag
+ * has no condition to signal, so it is looked at every 100 ms. */
+static int nap(kube_client *c, double s, volatile int *cancel)
+{
+    double end = mono_s() + s;
     int rc = 0;
     pthread_mutex_lock(&c->mu);
-    while (!atomic_load(&c->stopped)) {
-        if (pthread_cond_timedwait(&c->cond, &c->mu, &ts) == ETIMEDOUT)
+    while (!cancelled(c, cancel)) {
+        double now = mono_s();
+        if (now >= end)
             break;
+        double t = now + (cancel && end - now > 0.1 ? 0.1 : end - now);
+        struct timespec ts = {(time_t)t, 0};
+        ts.tv_nsec = (long)((t - (double)ts.tv_sec) * 1e9);
+        pthread_cond_timedwait(&c->cond, &c->mu, &ts);
     }
-    if (atomic_load(&c->stopped))
+    if (cancelled(c, cancel))
         rc = -ECANCELED;
     pthread_mutex_unlock(&c->mu);
     return rc;
@@ -219,7 +227,7 @@ int kube_client_ratelimit_wait(kube_client *c)
     pthread_mutex_unlock(&c->mu);
     if (atomic_load(&c->stopped))
         return -ECANCELED;
-    return wait > 0 ? nap(c, wait) : 0;
+    return wait > 0 ? nap(c, wait, NULL) : 0;
 }
 
 void kube_client_observe(kube_client *c, const char *verb, long code, double seconds)
@@ -386,7 +394,7 @@ static int on_progress(void *ud, curl_off_t dt, curl_off_t dn, curl_off_t ut, cu
             return 1;
         }
     }
-    return (atomic_load(&x->c->stopped) || (x->cancel && *x->cancel)) ? 1 : 0;
+    return cancelled(x->c, x->cancel) ? 1 : 0;
 }
 
 static int map_curl(CURLcode cc)
@@ -587,7 +595,7 @@ int kube_client_do(kube_client *c, const kube_req *req, kube_resp *resp)
         long ms = left_ms(req, resp);
         if (ms < 0)
             return (int)ms;
-        int rc = kube_client_ratelimit_wait(c);
+        int rc = cancelled(c, req->cancel) ? -ECANCELED : kube_client_ratelimit_wait(c);
         if (rc) {
             snprintf(resp->error, sizeof resp->error, "client stopped");
             return rc;
@@ -595,7 +603,7 @@ int kube_client_do(kube_client *c, const kube_req *req, kube_resp *resp)
         if ((ms = left_ms(req, resp)) < 0)
             return (int)ms;
         int fnrc = 0;
-        rc = attempt(c, req, resp, NULL, NULL, 0, NULL, &fnrc,
+        rc = attempt(c, req, resp, NULL, NULL, 0, req->cancel, &fnrc,
                      ms && (unsigned long)ms < c->timeout_ms ? (unsigned)ms : 0);
         if (rc)
             return rc;
@@ -610,7 +618,7 @@ int kube_client_do(kube_client *c, const kube_req *req, kube_resp *resp)
         if (retryable && resp->retry_after_s > 0 && resp->retries < c->max_retries &&
             (req->deadline_s <= 0 || mono_s() + wait < req->deadline_s)) {
             resp->retries++;
-            if ((rc = nap(c, wait)))
+            if ((rc = nap(c, wait, req->cancel)))
                 return rc;
             continue;
         }

@@ -104,6 +104,10 @@ typedef struct kube_req {
                                 * rate-limit wait, the request and Retry-After retries all
                                 * end by then (-ETIMEDOUT): a leader's renewal must not
                                 * outlive its renew deadline */
+    volatile int *cancel;      /* NULL, or the caller's stop flag: once non-zero the
+                                * request, its rate-limit and Retry-After waits end
+                                * within about a second with -ECANCELED (an elector's
+                                * stop must not wait out a stalled server) */
 } kube_req;
 
 /* CLOCK_MONOTONIC in seconds, the clock of kube_req.deadline_s. */
@@ -114,7 +118,8 @@ double kube_mono_s(void);
  * Returns 0 on 2xx; for an API error kube_status_errno(code, reason) with
  * resp->code/status set; for transport failures -ECONNREFUSED,
  * -EHOSTUNREACH, -ETIMEDOUT, -EPROTO (TLS), -EFBIG (body over max_body),
- * -EIO, or -ECANCELED after kube_client_stop (resp->error says more).
+ * -EIO, or -ECANCELED after kube_client_stop or once *req->cancel is set
+ * (resp->error says more).
  */
 int kube_client_do(kube_client *c, const kube_req *req, kube_resp *resp);
 

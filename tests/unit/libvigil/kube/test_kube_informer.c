@@ -3,7 +3,8 @@
  * scripted HTTP server in this test: paged list, watch events split across
  * chunks, ERROR 410 -> relist with the last RV and a diff of handler
  * calls, streaming list refused -> list+watch, Retry-After on 429, 401 ->
- * token re-read, 409 surfaced, expired continue -> list restart.
+ * token re-read, 409 surfaced, expired continue -> list restart, a
+ * request's cancel flag ending a silent exchange or a Retry-After wait.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -139,6 +140,10 @@ static void serve_informer(srv *s, int fd, const char *line, const char *auth)
 
 static void serve_client(srv *s, int fd, const char *line, const char *auth)
 {
+    if (strstr(line, "/retry-later")) {
+        reply(fd, 503, "Retry-After: 20\r\n", "{\"kind\":\"Status\",\"reason\":\"ServiceUnavailable\",\"code\":503}");
+        return;
+    }
     if (strstr(line, "/throttled")) {
         if (s->step++ == 0) {
             reply(fd, 429, "Retry-After: 1\r\n", "{\"kind\":\"Status\",\"reason\":\"TooManyRequests\",\"code\":429}");
@@ -419,11 +424,75 @@ static void test_client_behaviour(void **state)
     unlink(s.tokfile);
 }
 
+typedef struct canceller {
+    volatile int *flag;
+    unsigned ms;
+} canceller;
+
+static void *cancel_later(void *arg)
+{
+    canceller *k = arg;
+    struct timespec ts = {0, (long)k->ms * 1000000L};
+    nanosleep(&ts, NULL);
+    *k->flag = 1;
+    return NULL;
+}
+
+static double mono(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+/* A request's cancel flag ends it in about a second whether it waits on a
+ * server that never answers or on a Retry-After (an elector's stop). */
+static void test_client_cancel(void **state)
+{
+    srv s;
+    srv_start(&s, "client");
+    /* a second listener nobody accepts on: the request is sent, no answer comes */
+    int mute = socket(AF_INET, SOCK_STREAM, 0);
+    struct sockaddr_in a = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+    assert_int_equal(bind(mute, (struct sockaddr *)&a, sizeof a), 0);
+    assert_int_equal(listen(mute, 16), 0);
+    socklen_t al = sizeof a;
+    getsockname(mute, (struct sockaddr *)&a, &al);
+    int port = s.port;
+    kube_resp r;
+    kube_resp_init(&r);
+    for (int i = 0; i < 2; i++) {
+        s.port = i == 0 ? ntohs(a.sin_port) : port;
+        kube_config *cfg = cfg_for(&s, NULL);
+        kube_client *c;
+        assert_int_equal(kube_client_new(cfg, NULL, &c), 0);
+        volatile int flag = 0;
+        kube_req q = {.method = "GET", .path = i == 0 ? "/silent" : "/retry-later", .cancel = &flag};
+        canceller k = {&flag, 300};
+        pthread_t t;
+        pthread_create(&t, NULL, cancel_later, &k);
+        double t0 = mono();
+        assert_int_equal(kube_client_do(c, &q, &r), -ECANCELED);
+        double took = mono() - t0;
+        pthread_join(t, NULL);
+        assert_true(took >= 0.25 && took < 2.5);
+        /* already cancelled: nothing is sent */
+        assert_int_equal(kube_client_do(c, &q, &r), -ECANCELED);
+        kube_client_free(c);
+        kube_config_free(cfg);
+    }
+    s.port = port;
+    kube_resp_release(&r);
+    close(mute);
+    srv_stop(&s);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_informer_relist),
         cmocka_unit_test(test_client_behaviour),
+        cmocka_unit_test(test_client_cancel),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
