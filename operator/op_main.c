@@ -19,6 +19,7 @@
 #include "op_informers.h"
 #include "op_leader.h"
 #include "op_reconcile_log.h"
+#include "op_stopguard.h"
 #include "op_workqueue.h"
 #include "vg_app.h"
 
@@ -200,17 +201,31 @@ fail:
     snprintf(o->api_problem, sizeof o->api_problem, "cannot start the Kubernetes client: %s", strerror(-rc));
 }
 
+/* A stop takes well under a second; the lease release may take its retry
+ * period (2 s) after about a second for a renewal in flight to give up.
+ * Past this the process ends anyway (op_stopguard.h says why). */
+#define OP_STOP_DEADLINE_S 5.0
+
 static void stop_kube(op *o)
 {
+    vg_log *log = vg_app_log(o->app);
+    op_stopguard *g = NULL;
+    op_stopguard_opts go = {.deadline_s = OP_STOP_DEADLINE_S, .exit_code = 1, .log = log};
+    if (op_stopguard_start(&go, &g))
+        vg_log_warn(log, "operator", "stopping without a deadline: cannot start its thread");
     o->shutting_down = 1;
+    op_stopguard_step(g, "leader election");
     if (o->leader)
         op_leader_stop(o->leader);      /* releases the lease while the client works */
+    op_stopguard_step(g, "reconciler");
     if (o->rec)
         op_reconcile_log_stop(o->rec);
     if (o->client)
         kube_client_stop(o->client);
+    op_stopguard_step(g, "informers");
     if (o->infs)
         op_informers_stop(o->infs);
+    op_stopguard_step(g, "freeing");
     op_leader_free(o->leader);
     op_reconcile_log_free(o->rec);
     op_informers_free(o->infs);
@@ -224,6 +239,7 @@ static void stop_kube(op *o)
     o->queue = NULL;
     o->client = NULL;
     o->kcfg = NULL;
+    op_stopguard_end(g);
 }
 
 static int metrics_handler(vg_http_req *req, void *ud)
