@@ -25,6 +25,7 @@ void agent_render_init(agent_render *r)
     vg_buf_init(&r->body);
     r->fmt = VG_PROM_TEXT;
     r->ready = false;
+    r->last_len = 0;
 }
 
 void agent_render_release(agent_render *r)
@@ -42,7 +43,10 @@ int agent_render_make(agent_render *r, vg_scrape *s, vg_prom_format fmt, int lev
 {
     agent_render_drop(r);
     sink_ctx c = {NULL, &r->body};
-    int rc = vg_gzip_stream_new(level, &c.g);
+    /* room for the last answer and a little growth, in one allocation */
+    int rc = vg_buf_reserve(&r->body, r->last_len + r->last_len / 16);
+    if (!rc)
+        rc = vg_gzip_stream_new(level, &c.g);
     if (!rc)
         rc = vg_prom_encode_stream_buf(s, fmt, RENDER_PIECE, to_gzip, &c, work);
     if (!rc)
@@ -54,5 +58,6 @@ int agent_render_make(agent_render *r, vg_scrape *s, vg_prom_format fmt, int lev
     }
     r->fmt = fmt;
     r->ready = true;
+    r->last_len = r->body.len;
     return 0;
 }

@@ -18,15 +18,18 @@
 #include "vg_metrics.h"
 #include "vg_prom.h"
 
-/* Caller's storage. body is a whole gzip stream when ready. */
+/* Caller's storage. body is a whole gzip stream when ready; it is made in
+ * one allocation sized from the last answer (growing it by doubling would
+ * copy it and leave freed pieces behind) and freed when dropped. */
 typedef struct agent_render {
     vg_buf body;
     vg_prom_format fmt;
     bool ready;
+    size_t last_len;
 } agent_render;
 
 void agent_render_init(agent_render *r);
-/* Frees the body; r may be initialised again. */
+/* Frees the body's memory; r may be initialised again. */
 void agent_render_release(agent_render *r);
 
 /*
