@@ -34,6 +34,7 @@
 #include "vg_app.h"
 #include "vg_buf.h"
 #include "vg_prom.h"
+#include "http_test_client.h"
 
 /* vg_app.c's pause mark, a piece, and room for a line and gzip bursts. */
 #define QUEUE_MAX (256u * 1024u)
@@ -201,59 +202,6 @@ static size_t queued_peak(afx *f) { return vg_http_server_queued_peak(vg_app_htt
 
 /* ============================== client ============================== */
 
-typedef struct cl {
-    int fd;
-    vg_buf in;
-    size_t max_read;
-    unsigned nap_us;
-} cl;
-
-static void cl_open(cl *c, int port, int rcvbuf)
-{
-    memset(c, 0, sizeof *c);
-    c->fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-    assert_true(c->fd >= 0);
-    if (rcvbuf)
-        setsockopt(c->fd, SOL_SOCKET, SO_RCVBUF, &rcvbuf, sizeof rcvbuf);
-    struct timeval tv = {5, 0};
-    setsockopt(c->fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
-    struct sockaddr_in a = {0};
-    a.sin_family = AF_INET;
-    a.sin_port = htons((uint16_t)port);
-    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    assert_int_equal(connect(c->fd, (struct sockaddr *)&a, sizeof a), 0);
-    vg_buf_init(&c->in);
-}
-
-static void cl_close(cl *c)
-{
-    if (c->fd >= 0)
-        close(c->fd);
-    c->fd = -1;
-    vg_buf_release(&c->in);
-}
-
-static void cl_send(cl *c, const char *s)
-{
-    size_t n = strlen(s);
-    assert_int_equal(send(c->fd, s, n, MSG_NOSIGNAL), (ssize_t)n);
-}
-
-/* More bytes into c->in: >0 read, 0 EOF, -1 error/timeout. */
-static int cl_fill(cl *c)
-{
-    char tmp[65536];
-    if (c->nap_us) {
-        struct timespec ts = {0, (long)c->nap_us * 1000L};
-        nanosleep(&ts, NULL);
-    }
-    ssize_t n = recv(c->fd, tmp, c->max_read ? c->max_read : sizeof tmp, 0);
-    if (n <= 0)
-        return n == 0 ? 0 : -1;
-    assert_int_equal(vg_buf_append(&c->in, tmp, (size_t)n), 0);
-    return 1;
-}
-
 /* The head into head (status returned), consumed from c->in; -1 when cut. */
 static int cl_head(cl *c, char *head, size_t n)
 {
@@ -267,26 +215,6 @@ static int cl_head(cl *c, char *head, size_t n)
     head[hl] = '\0';
     vg_buf_consume(&c->in, hl);
     return atoi(head + 9);
-}
-
-/* A chunked body into out. 0, or -1 when cut off. */
-static int cl_chunks(cl *c, vg_buf *out)
-{
-    for (;;) {
-        char *eol;
-        while (!c->in.data || !(eol = strstr(c->in.data, "\r\n")))
-            if (cl_fill(c) <= 0)
-                return -1;
-        size_t n = strtoull(c->in.data, NULL, 16);
-        size_t need = (size_t)(eol - c->in.data) + 2 + n + 2;
-        while (c->in.len < need)
-            if (cl_fill(c) <= 0)
-                return -1;
-        assert_int_equal(vg_buf_append(out, c->in.data + need - 2 - n, n), 0);
-        vg_buf_consume(&c->in, need);
-        if (n == 0)
-            return 0;
-    }
 }
 
 static void gunzip(const vg_buf *in, vg_buf *out)
@@ -354,7 +282,7 @@ static void test_metrics_slow_reader(void **state)
     assert_true(f.ref.len > 8u * 1024 * 1024);
     for (int gz = 0; gz < 2; gz++) {
         cl c;
-        cl_open(&c, f.port, 4096);
+        cl_open_opt(&c, f.port, 4096, 0);
         c.max_read = 4096;
         c.nap_us = gz ? 300 : 50;
         cl_send(&c, req_line("/m", gz));
@@ -377,7 +305,7 @@ static void test_metrics_slow_reader(void **state)
     /* the same reader without pausing: the app queues what the socket refuses */
     fx_start(&f, 80000, false);
     cl c;
-    cl_open(&c, f.port, 4096);
+    cl_open_opt(&c, f.port, 4096, 0);
     c.max_read = 4096;
     c.nap_us = 50;
     cl_send(&c, req_line("/m", false));
@@ -403,14 +331,14 @@ static void test_metrics_concurrent(void **state)
     fx_start(&f, 40000, true);
     cl c[3];
     for (int i = 0; i < 3; i++) {
-        cl_open(&c[i], f.port, 4096);
+        cl_open_opt(&c[i], f.port, 4096, 0);
         cl_send(&c[i], req_line("/m", i == 1));
         char want[8] = "BBB";
         want[i + 1] = '\0';
         assert_true(ev_wait(&f, want));
     }
     cl r;
-    cl_open(&r, f.port, 0);
+    cl_open_opt(&r, f.port, 0, 0);
     cl_send(&r, req_line("/mreg", false));
     char head[4096];
     assert_int_equal(cl_head(&r, head, sizeof head), 503);
@@ -422,7 +350,7 @@ static void test_metrics_concurrent(void **state)
     /* a scrape nobody reads may be collected and answered from meanwhile */
     f.other = true;
     cl_close(&r);
-    cl_open(&r, f.port, 0);
+    cl_open_opt(&r, f.port, 0, 0);
     cl_send(&r, req_line("/mreg", false));
     assert_int_equal(cl_head(&r, head, sizeof head), 200);
     vg_buf other = VG_BUF_INIT;
@@ -474,7 +402,7 @@ static void test_metrics_client_gone(void **state)
     afx f;
     fx_start(&f, 80000, true);
     cl c;
-    cl_open(&c, f.port, 4096);
+    cl_open_opt(&c, f.port, 4096, 0);
     cl_send(&c, req_line("/m", true));
     assert_true(ev_wait(&f, "B"));
     char b[1000];
@@ -498,7 +426,7 @@ static void test_metrics_app_freed(void **state)
     fx_start(&f, 80000, true);
     cl c[2];
     for (int i = 0; i < 2; i++) {
-        cl_open(&c[i], f.port, 4096);
+        cl_open_opt(&c[i], f.port, 4096, 0);
         cl_send(&c[i], req_line("/m", i == 0));
         assert_true(ev_wait(&f, i ? "BB" : "B"));
     }
@@ -522,7 +450,7 @@ static void test_metrics_not_paused(void **state)
     afx f;
     fx_start(&f, 200, true);
     cl c;
-    cl_open(&c, f.port, 0);
+    cl_open_opt(&c, f.port, 0, 0);
     cl_send(&c, req_line("/m", false));
     vg_buf body = VG_BUF_INIT;
     read_answer(&c, false, &body);
@@ -543,7 +471,7 @@ static void test_metrics_not_paused(void **state)
     fx_end(&f);
 
     fx_start(&f, 80000, true);
-    cl_open(&c, f.port, 4096);
+    cl_open_opt(&c, f.port, 4096, 0);
     c.max_read = 4096;
     c.nap_us = 50;
     cl_send(&c, "GET /m HTTP/1.0\r\n\r\n");

@@ -33,6 +33,7 @@
 #include "vg_http.h"
 #include "vg_loop.h"
 #include "vg_metrics.h"
+#include "http_test_client.h"
 
 /* ============================== parser ============================== */
 
@@ -482,13 +483,6 @@ static void fx_end(fx *f)
 
 /* ============================== client ============================== */
 
-typedef struct cl {
-    int fd;
-    vg_buf in;
-    size_t max_read;     /* a slow reader: at most this much per recv, */
-    unsigned nap_us;     /* then a nap */
-} cl;
-
 typedef struct resp {
     int status;
     char head[8192];
@@ -496,65 +490,7 @@ typedef struct resp {
     size_t body_len;
 } resp;
 
-static void cl_open_opt(cl *c, int port, int rcvbuf, int sndbuf)
-{
-    c->fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-    assert_true(c->fd >= 0);
-    if (rcvbuf)
-        setsockopt(c->fd, SOL_SOCKET, SO_RCVBUF, &rcvbuf, sizeof rcvbuf);
-    if (sndbuf)
-        setsockopt(c->fd, SOL_SOCKET, SO_SNDBUF, &sndbuf, sizeof sndbuf);
-    struct timeval tv = {5, 0};
-    setsockopt(c->fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
-    setsockopt(c->fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof tv);
-    struct sockaddr_in a = {0};
-    a.sin_family = AF_INET;
-    a.sin_port = htons((uint16_t)port);
-    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    assert_int_equal(connect(c->fd, (struct sockaddr *)&a, sizeof a), 0);
-    vg_buf_init(&c->in);
-    c->max_read = 0;
-    c->nap_us = 0;
-}
-
 static void cl_open(cl *c, int port) { cl_open_opt(c, port, 0, 0); }
-
-static void cl_close(cl *c)
-{
-    if (c->fd >= 0)
-        close(c->fd);
-    c->fd = -1;
-    vg_buf_release(&c->in);
-}
-
-static void cl_send_n(cl *c, const char *s, size_t n)
-{
-    while (n) {
-        ssize_t w = send(c->fd, s, n, MSG_NOSIGNAL);
-        assert_true(w > 0);
-        s += w;
-        n -= (size_t)w;
-    }
-}
-
-static void cl_send(cl *c, const char *s) { cl_send_n(c, s, strlen(s)); }
-
-/* More bytes into c->in: >0 read, 0 EOF, -1 error/timeout. */
-static int cl_fill(cl *c)
-{
-    char tmp[65536];
-    if (c->nap_us) {
-        struct timespec ts = {0, (long)c->nap_us * 1000L};
-        nanosleep(&ts, NULL);
-    }
-    ssize_t n = recv(c->fd, tmp, c->max_read ? c->max_read : sizeof tmp, 0);
-    if (n < 0)
-        return -1;
-    if (n == 0)
-        return 0;
-    assert_int_equal(vg_buf_append(&c->in, tmp, (size_t)n), 0);
-    return 1;
-}
 
 static bool hdr_get(const resp *r, const char *name, char *out, size_t outlen)
 {
@@ -1318,28 +1254,7 @@ static void test_http_large_body_split_send(void **state)
 static int cl_read_chunks(cl *c, resp *r)
 {
     vg_buf body = VG_BUF_INIT;
-    int rc = -1;
-    for (;;) {
-        char *eol;
-        while (!c->in.data || !(eol = strstr(c->in.data, "\r\n")))
-            if (cl_fill(c) <= 0)
-                goto out;
-        char *end;
-        size_t n = strtoull(c->in.data, &end, 16);
-        assert_ptr_equal(end, eol);
-        size_t start = (size_t)(eol - c->in.data) + 2; /* c->in may move while filling */
-        size_t need = start + n + 2;
-        while (c->in.len < need)
-            if (cl_fill(c) <= 0)
-                goto out;
-        assert_memory_equal(c->in.data + need - 2, "\r\n", 2);
-        assert_int_equal(vg_buf_append(&body, c->in.data + start, n), 0);
-        vg_buf_consume(&c->in, need);
-        if (n == 0)
-            break;
-    }
-    rc = 0;
-out:
+    int rc = cl_chunks(c, &body);
     free(r->body);
     r->body = body.data ? body.data : calloc(1, 1);
     r->body_len = body.len;
