@@ -152,6 +152,57 @@ static void test_slowest_recent_collection_sets_lead(void **st)
     assert_int_equal(agent_ahead_due(&ah), t + 2000 - 30);
 }
 
+/* Random scrapers (steady, jittery, late, early, stopping) and collections:
+ * whatever the sequence, a scrape is only answered from a collection that
+ * started ahead at most max-age before it, each held collection serves at
+ * most one scrape, and a planned start lies between the last scrape and
+ * the next one expected. */
+static void test_invariants_random(void **st)
+{
+    (void)st;
+    uint64_t seed = 0x9e3779b97f4a7c15u;
+    for (int round = 0; round < 200; round++) {
+        agent_ahead ah;
+        uint64_t max_age = 100 + (seed >> 33) % 2000;
+        agent_ahead_init(&ah, max_age);
+        uint64_t t = 1000, iv = 200 + (seed >> 40) % 20000;
+        uint64_t held_start = 0;
+        bool held = false;
+        for (int i = 0; i < 300; i++) {
+            seed = seed * 6364136223846793005u + 1442695040888963407u;
+            unsigned r = (unsigned)(seed >> 33);
+            uint64_t jitter = r % 8 == 0 ? (r >> 3) % (iv / 2 + 1) : (r >> 3) % 5;
+            uint64_t dur = 1 + (r >> 12) % 300;
+            uint64_t due = agent_ahead_due(&ah);
+            if (due) {
+                assert_true(due > ah.last_scrape_ms);
+                assert_true(due < ah.last_scrape_ms + 2 * iv + 2 * (iv / 2 + 5));
+            }
+            uint64_t next = t + iv + jitter;
+            if (due && due < next && r % 5) {
+                /* the planned collection runs, nobody joins it */
+                agent_ahead_collected(&ah, due, due + dur, true);
+                held = true;
+                held_start = due;
+            }
+            bool collecting = r % 17 == 0;
+            agent_ahead_verdict v = agent_ahead_scrape(&ah, next, collecting);
+            if (v == AGENT_AHEAD_TAKE) {
+                assert_true(held);
+                assert_true(next - held_start <= max_age);
+            }
+            if (v != AGENT_AHEAD_COLLECT || !collecting)
+                held = false;
+            if (v != AGENT_AHEAD_TAKE && !collecting) {
+                agent_ahead_collected(&ah, next, next + dur, false);
+                held = false;
+            }
+            assert_false(ah.held && !held);
+            t = next;
+        }
+    }
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -162,6 +213,7 @@ int main(void)
         cmocka_unit_test(test_no_plan),
         cmocka_unit_test(test_turn_off_drops_held),
         cmocka_unit_test(test_slowest_recent_collection_sets_lead),
+        cmocka_unit_test(test_invariants_random),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
