@@ -14,6 +14,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "parse_plan.h"
 #include "vg_parse.h"
 
 #define MEMINFO_PREFIX "node_memory_"
@@ -136,9 +137,7 @@ typedef struct plan_line {
 } plan_line;
 
 struct proc_meminfo_plan {
-    bool valid;
-    vg_buf text;
-    vg_buf strs;
+    parse_plan base;            /* keys in text, series names and help in strs */
     plan_line *lines;
     size_t nlines, cap;
 };
@@ -146,10 +145,8 @@ struct proc_meminfo_plan {
 proc_meminfo_plan *proc_meminfo_plan_new(void)
 {
     proc_meminfo_plan *p = calloc(1, sizeof *p);
-    if (p) {
-        vg_buf_init(&p->text);
-        vg_buf_init(&p->strs);
-    }
+    if (p)
+        parse_plan_init(&p->base);
     return p;
 }
 
@@ -157,8 +154,7 @@ void proc_meminfo_plan_free(proc_meminfo_plan *p)
 {
     if (!p)
         return;
-    vg_buf_release(&p->text);
-    vg_buf_release(&p->strs);
+    parse_plan_release(&p->base);
     free(p->lines);
     free(p);
 }
@@ -166,10 +162,8 @@ void proc_meminfo_plan_free(proc_meminfo_plan *p)
 /* A plan for buf when the full parse takes every line of it. */
 static void plan_build(proc_meminfo_plan *p, const char *buf, size_t len)
 {
-    p->valid = false;
     p->nlines = 0;
-    vg_buf_reset(&p->text);
-    vg_buf_reset(&p->strs);
+    (void)parse_plan_reset(&p->base, NULL); /* no filter: cannot fail */
     if (!len || buf[len - 1] != '\n')
         return;
     vg_lines it;
@@ -185,29 +179,21 @@ static void plan_build(proc_meminfo_plan *p, const char *buf, size_t len)
         if (nf < 1 || nf > 2 || (kb && !vg_slice_eq(f[1], "kB")) ||
             meminfo_name(key, kb, name, sizeof name))
             return;
-        if (p->nlines == p->cap) {
-            size_t ncap = p->cap ? p->cap * 2 : 64;
-            plan_line *nl = realloc(p->lines, ncap * sizeof *nl);
-            if (!nl)
-                return;
-            p->lines = nl;
-            p->cap = ncap;
-        }
+        plan_line *nl = parse_plan_grow(p->lines, p->nlines, &p->cap, sizeof *nl, 64);
+        if (!nl)
+            return;
+        p->lines = nl;
         plan_line *l = &p->lines[p->nlines++];
-        l->key_off = (uint32_t)p->text.len;
+        l->key_off = (uint32_t)p->base.text.len;
         l->key_len = (uint32_t)(key.n + 1);
         l->kb = kb;
         snprintf(help, sizeof help, "Memory information field %s.",
                  name + sizeof MEMINFO_PREFIX - 1);
-        l->name = (uint32_t)p->strs.len;
-        if (vg_buf_append(&p->text, line.p, key.n + 1) || key.p[key.n] != ':' ||
-            vg_buf_append(&p->strs, name, strlen(name) + 1))
-            return;
-        l->help = (uint32_t)p->strs.len;
-        if (vg_buf_append(&p->strs, help, strlen(help) + 1))
+        if (vg_buf_append(&p->base.text, line.p, key.n + 1) || key.p[key.n] != ':' ||
+            parse_plan_add_series(&p->base, name, help, &l->name, &l->help))
             return;
     }
-    p->valid = p->nlines > 0;
+    p->base.valid = p->nlines > 0;
 }
 
 /* The planned parse: -EAGAIN when buf does not fit the plan. */
@@ -225,7 +211,7 @@ static int plan_apply(const proc_meminfo_plan *p, const char *buf, size_t len, v
     for (size_t k = 0; k < p->nlines; k++) {
         const plan_line *l = &p->lines[k];
         if (!vg_lines_next(&it, &line) || line.n < l->key_len ||
-            memcmp(line.p, p->text.data + l->key_off, l->key_len) != 0)
+            memcmp(line.p, p->base.text.data + l->key_off, l->key_len) != 0)
             return -EAGAIN;
         /* value, then "kB" when planned, then nothing */
         size_t i = l->key_len;
@@ -246,8 +232,8 @@ static int plan_apply(const proc_meminfo_plan *p, const char *buf, size_t len, v
         }
         if (p->lines[k].kb)
             v *= 1024.0;
-        if (vg_scrape_add1(s, p->strs.data + p->lines[k].name, VG_MT_GAUGE,
-                           p->strs.data + p->lines[k].help, v) == 0)
+        if (vg_scrape_add1(s, p->base.strs.data + p->lines[k].name, VG_MT_GAUGE,
+                           p->base.strs.data + p->lines[k].help, v) == 0)
             added++;
         else
             (*skipped)++;
@@ -258,7 +244,7 @@ static int plan_apply(const proc_meminfo_plan *p, const char *buf, size_t len, v
 int proc_meminfo_parse_planned(proc_meminfo_plan *plan, const char *buf, size_t len,
                                vg_scrape *s, unsigned *skipped)
 {
-    if (plan && plan->valid) {
+    if (plan && plan->base.valid) {
         int rc = plan_apply(plan, buf, len, s, skipped);
         if (rc != -EAGAIN)
             return rc;
@@ -269,7 +255,7 @@ int proc_meminfo_parse_planned(proc_meminfo_plan *plan, const char *buf, size_t 
         if (rc >= 0 && *skipped == before)
             plan_build(plan, buf, len);
         else
-            plan->valid = false;
+            plan->base.valid = false;
     }
     return rc;
 }

@@ -14,6 +14,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "parse_plan.h"
 #include "vg_parse.h"
 
 #define NETSTAT_OPT "collector.netstat.fields"
@@ -338,10 +339,7 @@ typedef struct plan_field {
 } plan_field;
 
 struct proc_net_snmp_plan {
-    bool valid;
-    char *pattern;         /* the filter's pattern it was made for; NULL: default */
-    vg_buf text;
-    vg_buf strs;
+    parse_plan base;       /* header lines or names in text, series names and help in strs */
     plan_line *lines;
     size_t nlines, lines_cap;
     plan_field *fields;
@@ -354,10 +352,8 @@ struct proc_net_snmp_plan {
 proc_net_snmp_plan *proc_net_snmp_plan_new(void)
 {
     proc_net_snmp_plan *p = calloc(1, sizeof *p);
-    if (p) {
-        vg_buf_init(&p->text);
-        vg_buf_init(&p->strs);
-    }
+    if (p)
+        parse_plan_init(&p->base);
     return p;
 }
 
@@ -365,46 +361,29 @@ void proc_net_snmp_plan_free(proc_net_snmp_plan *p)
 {
     if (!p)
         return;
-    free(p->pattern);
-    vg_buf_release(&p->text);
-    vg_buf_release(&p->strs);
+    parse_plan_release(&p->base);
     free(p->lines);
     free(p->fields);
     free(p);
 }
 
-static bool plan_fits(const proc_net_snmp_plan *p, const field_filter *filter)
-{
-    return p->valid && field_filter_uses(filter, p->pattern);
-}
-
 static int plan_reset(proc_net_snmp_plan *p, const field_filter *filter)
 {
-    p->valid = false;
     p->nlines = p->nfields = 0;
-    vg_buf_reset(&p->text);
-    vg_buf_reset(&p->strs);
-    free(p->pattern);
-    if (field_filter_pattern_dup(filter, &p->pattern))
-        return -ENOMEM;
-    return 0;
+    return parse_plan_reset(&p->base, filter);
 }
 
 static plan_line *plan_add_line(proc_net_snmp_plan *p, vg_slice text)
 {
-    if (p->nlines == p->lines_cap) {
-        size_t ncap = p->lines_cap ? p->lines_cap * 2 : 16;
-        plan_line *n = realloc(p->lines, ncap * sizeof *n);
-        if (!n)
-            return NULL;
-        p->lines = n;
-        p->lines_cap = ncap;
-    }
+    plan_line *n = parse_plan_grow(p->lines, p->nlines, &p->lines_cap, sizeof *n, 16);
+    if (!n)
+        return NULL;
+    p->lines = n;
     plan_line *l = &p->lines[p->nlines];
     memset(l, 0, sizeof *l);
-    l->off = (uint32_t)p->text.len;
+    l->off = (uint32_t)p->base.text.len;
     l->len = (uint32_t)text.n;
-    if (text.n > UINT32_MAX / 2 || vg_buf_append(&p->text, text.p, text.n))
+    if (text.n > UINT32_MAX / 2 || vg_buf_append(&p->base.text, text.p, text.n))
         return NULL;
     p->nlines++;
     return l;
@@ -421,25 +400,17 @@ static int plan_add_field(proc_net_snmp_plan *p, plan_line *l, vg_slice proto, v
         return -1;
     if (filter ? !field_filter_match(filter, key) : !proc_net_snmp_default_match(key))
         return 0;
-    if (p->nfields == p->fields_cap) {
-        if (p->fields_cap >= PLAN_FIELDS_MAX)
-            return -ENOMEM;
-        size_t ncap = p->fields_cap ? p->fields_cap * 2 : 64;
-        plan_field *n = realloc(p->fields, ncap * sizeof *n);
-        if (!n)
-            return -ENOMEM;
-        p->fields = n;
-        p->fields_cap = ncap;
-    }
+    if (p->nfields == p->fields_cap && p->fields_cap >= PLAN_FIELDS_MAX)
+        return -ENOMEM;
+    plan_field *n = parse_plan_grow(p->fields, p->nfields, &p->fields_cap, sizeof *n, 64);
+    if (!n)
+        return -ENOMEM;
+    p->fields = n;
     char help[NETSTAT_HELP_MAX];
     build_help(proto, field, help);
     plan_field *f = &p->fields[p->nfields];
     f->tok = tok;
-    f->name = (uint32_t)p->strs.len;
-    if (vg_buf_append(&p->strs, name, strlen(name) + 1))
-        return -ENOMEM;
-    f->help = (uint32_t)p->strs.len;
-    if (vg_buf_append(&p->strs, help, strlen(help) + 1))
+    if (parse_plan_add_series(&p->base, name, help, &f->name, &f->help))
         return -ENOMEM;
     p->nfields++;
     l->nsel++;
@@ -486,7 +457,7 @@ static void plan_build_pairs(proc_net_snmp_plan *p, const char *buf, size_t len,
             return;
         l->ntok = tok;
     }
-    p->valid = p->nlines > 0;
+    p->base.valid = p->nlines > 0;
 }
 
 /* The values a planned parse took, in the plan's field order, as series;
@@ -498,8 +469,8 @@ static int plan_emit(const proc_net_snmp_plan *p, const vg_slice *vals, size_t n
     for (size_t i = 0; i < nv; i++) {
         double v;
         if (value_parse(vals[i], &v) ||
-            vg_scrape_add1(s, p->strs.data + p->fields[i].name, VG_MT_UNTYPED,
-                           p->strs.data + p->fields[i].help, v) != 0)
+            vg_scrape_add1(s, p->base.strs.data + p->fields[i].name, VG_MT_UNTYPED,
+                           p->base.strs.data + p->fields[i].help, v) != 0)
             (*skipped)++;
         else
             added++;
@@ -520,7 +491,7 @@ static int plan_apply_pairs(const proc_net_snmp_plan *p, const char *buf, size_t
     for (size_t k = 0; k < p->nlines; k++) {
         const plan_line *l = &p->lines[k];
         if (!vg_lines_next(&it, &hdr) || hdr.n != l->len ||
-            memcmp(hdr.p, p->text.data + l->off, l->len) != 0 || !vg_lines_next(&it, &val))
+            memcmp(hdr.p, p->base.text.data + l->off, l->len) != 0 || !vg_lines_next(&it, &val))
             return -EAGAIN;
         /* the value line's "Proto:" is the header's first token */
         vg_slice hr = hdr, vr = val, htok, tok;
@@ -551,7 +522,7 @@ int proc_net_snmp_parse_pairs_planned(proc_net_snmp_plan *plan, const char *buf,
                                       const field_filter *filter, vg_scrape *s,
                                       unsigned *skipped)
 {
-    if (plan && plan_fits(plan, filter)) {
+    if (plan && parse_plan_fits(&plan->base, filter)) {
         int rc = plan_apply_pairs(plan, buf, len, s, skipped);
         if (rc != -EAGAIN)
             return rc;
@@ -591,7 +562,7 @@ static void plan_build_snmp6(proc_net_snmp_plan *p, const char *buf, size_t len,
         l->ntok = 1; /* a protocol6 line: the full parse counts it usable */
     }
     for (size_t k = 0; k < p->nlines; k++)
-        p->valid |= p->lines[k].ntok != 0;
+        p->base.valid |= p->lines[k].ntok != 0;
 }
 
 static int plan_apply_snmp6(const proc_net_snmp_plan *p, const char *buf, size_t len,
@@ -607,7 +578,7 @@ static int plan_apply_snmp6(const proc_net_snmp_plan *p, const char *buf, size_t
         const plan_line *l = &p->lines[k];
         /* the planned name at the line's start, then exactly one field */
         vg_slice v;
-        if (!vg_lines_next(&it, &line) || !vg_line_name_value(line, p->text.data + l->off, l->len, &v))
+        if (!vg_lines_next(&it, &line) || !vg_line_name_value(line, p->base.text.data + l->off, l->len, &v))
             return -EAGAIN;
         if (l->nsel)
             vals[nv++] = v;
@@ -623,7 +594,7 @@ int proc_net_snmp_parse_snmp6_planned(proc_net_snmp_plan *plan, const char *buf,
                                       const field_filter *filter, vg_scrape *s,
                                       unsigned *skipped)
 {
-    if (plan && plan_fits(plan, filter)) {
+    if (plan && parse_plan_fits(&plan->base, filter)) {
         int rc = plan_apply_snmp6(plan, buf, len, s, skipped);
         if (rc != -EAGAIN)
             return rc;

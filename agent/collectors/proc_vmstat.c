@@ -13,6 +13,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "parse_plan.h"
 #include "vg_parse.h"
 
 #define VMSTAT_OPT "collector.vmstat.fields"
@@ -108,10 +109,7 @@ typedef struct plan_field {
 } plan_field;
 
 struct proc_vmstat_plan {
-    bool valid;
-    char *pattern;         /* the filter's pattern it was made for; NULL: default */
-    vg_buf text;
-    vg_buf strs;
+    parse_plan base;       /* names in text, series names and help in strs */
     plan_line *lines;
     size_t nlines, lines_cap;
     plan_field *fields;
@@ -123,10 +121,8 @@ struct proc_vmstat_plan {
 proc_vmstat_plan *proc_vmstat_plan_new(void)
 {
     proc_vmstat_plan *p = calloc(1, sizeof *p);
-    if (p) {
-        vg_buf_init(&p->text);
-        vg_buf_init(&p->strs);
-    }
+    if (p)
+        parse_plan_init(&p->base);
     return p;
 }
 
@@ -134,28 +130,17 @@ void proc_vmstat_plan_free(proc_vmstat_plan *p)
 {
     if (!p)
         return;
-    free(p->pattern);
-    vg_buf_release(&p->text);
-    vg_buf_release(&p->strs);
+    parse_plan_release(&p->base);
     free(p->lines);
     free(p->fields);
     free(p);
 }
 
-static bool plan_fits(const proc_vmstat_plan *p, const field_filter *filter)
-{
-    return p->valid && field_filter_uses(filter, p->pattern);
-}
-
 static void plan_build(proc_vmstat_plan *p, const char *buf, size_t len,
                        const field_filter *filter)
 {
-    p->valid = false;
     p->nlines = p->nfields = 0;
-    vg_buf_reset(&p->text);
-    vg_buf_reset(&p->strs);
-    free(p->pattern);
-    if (field_filter_pattern_dup(filter, &p->pattern))
+    if (parse_plan_reset(&p->base, filter))
         return;
     vg_lines it;
     vg_slice line;
@@ -167,47 +152,35 @@ static void plan_build(proc_vmstat_plan *p, const char *buf, size_t len,
         if (vg_fields(line, f, 3) != 2 || f[0].p != line.p || !vmstat_name_ok(f[0]) ||
             f[0].n + pl >= sizeof name)
             return; /* a line the full parse skips, or indented: no plan */
-        if (p->nlines == p->lines_cap) {
-            size_t ncap = p->lines_cap ? p->lines_cap * 2 : 256;
-            plan_line *nl = realloc(p->lines, ncap * sizeof *nl);
-            if (!nl)
-                return;
-            p->lines = nl;
-            p->lines_cap = ncap;
-        }
+        plan_line *nl = parse_plan_grow(p->lines, p->nlines, &p->lines_cap, sizeof *nl, 256);
+        if (!nl)
+            return;
+        p->lines = nl;
         plan_line *l = &p->lines[p->nlines++];
-        l->off = (uint32_t)p->text.len;
+        l->off = (uint32_t)p->base.text.len;
         l->len = (uint32_t)f[0].n;
         l->field = -1;
-        if (vg_buf_append(&p->text, f[0].p, f[0].n))
+        if (vg_buf_append(&p->base.text, f[0].p, f[0].n))
             return;
         memcpy(name, VMSTAT_PREFIX, pl);
         vg_slice_copy(f[0], name + pl, sizeof name - pl);
         const char *field = name + pl;
         if (filter ? !field_filter_match(filter, field) : !proc_vmstat_default_match(field))
             continue;
-        if (p->nfields == p->fields_cap) {
-            if (p->fields_cap >= PLAN_FIELDS_MAX)
-                return;
-            size_t ncap = p->fields_cap ? p->fields_cap * 2 : 32;
-            plan_field *nf = realloc(p->fields, ncap * sizeof *nf);
-            if (!nf)
-                return;
-            p->fields = nf;
-            p->fields_cap = ncap;
-        }
+        if (p->nfields == p->fields_cap && p->fields_cap >= PLAN_FIELDS_MAX)
+            return;
+        plan_field *nf = parse_plan_grow(p->fields, p->nfields, &p->fields_cap, sizeof *nf, 32);
+        if (!nf)
+            return;
+        p->fields = nf;
         char help[200];
         snprintf(help, sizeof help, "/proc/vmstat information field %s.", field);
         plan_field *pf = &p->fields[p->nfields];
-        pf->name = (uint32_t)p->strs.len;
-        if (vg_buf_append(&p->strs, name, strlen(name) + 1))
-            return;
-        pf->help = (uint32_t)p->strs.len;
-        if (vg_buf_append(&p->strs, help, strlen(help) + 1))
+        if (parse_plan_add_series(&p->base, name, help, &pf->name, &pf->help))
             return;
         l->field = (int32_t)p->nfields++;
     }
-    p->valid = p->nlines > 0;
+    p->base.valid = p->nlines > 0;
 }
 
 /* The planned parse: -EAGAIN when buf does not fit the plan. */
@@ -221,7 +194,7 @@ static int plan_apply(const proc_vmstat_plan *p, const char *buf, size_t len, vg
     for (size_t k = 0; k < p->nlines; k++) {
         const plan_line *l = &p->lines[k];
         vg_slice v;
-        if (!vg_lines_next(&it, &line) || !vg_line_name_value(line, p->text.data + l->off, l->len, &v))
+        if (!vg_lines_next(&it, &line) || !vg_line_name_value(line, p->base.text.data + l->off, l->len, &v))
             return -EAGAIN;
         if (l->field >= 0)
             vals[l->field] = v;
@@ -241,8 +214,8 @@ static int plan_apply(const proc_vmstat_plan *p, const char *buf, size_t len, vg
             (*skipped)++;
             continue;
         }
-        if (vg_scrape_add1(s, p->strs.data + p->fields[i].name, VG_MT_UNTYPED,
-                           p->strs.data + p->fields[i].help, v) == 0)
+        if (vg_scrape_add1(s, p->base.strs.data + p->fields[i].name, VG_MT_UNTYPED,
+                           p->base.strs.data + p->fields[i].help, v) == 0)
             added++;
         else
             (*skipped)++;
@@ -253,7 +226,7 @@ static int plan_apply(const proc_vmstat_plan *p, const char *buf, size_t len, vg
 int proc_vmstat_parse_planned(proc_vmstat_plan *plan, const char *buf, size_t len,
                               const field_filter *filter, vg_scrape *s, unsigned *skipped)
 {
-    if (plan && plan_fits(plan, filter)) {
+    if (plan && parse_plan_fits(&plan->base, filter)) {
         int rc = plan_apply(plan, buf, len, s, skipped);
         if (rc != -EAGAIN)
             return rc;
