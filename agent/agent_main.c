@@ -188,7 +188,7 @@ static int begin_collection(agent *a)
     if (ncfg)
         agent_scraper_set_config(a->sc, ncfg);
     vg_scrape_reset(a->scrape);
-    agent_render_drop(&a->render);
+    agent_render_release(&a->render);
     a->registry_in = false;
     a->coll_start_ms = vg_now_ms();
     return 0;

@@ -34,14 +34,9 @@ void agent_render_release(agent_render *r)
     r->ready = false;
 }
 
-void agent_render_drop(agent_render *r)
-{
-    agent_render_release(r);
-}
-
 int agent_render_make(agent_render *r, vg_scrape *s, vg_prom_format fmt, int level, vg_buf *work)
 {
-    agent_render_drop(r);
+    agent_render_release(r);
     sink_ctx c = {NULL, &r->body};
     /* room for the last answer and a little growth, in one allocation */
     int rc = vg_buf_reserve(&r->body, r->last_len + r->last_len / 16);
@@ -53,7 +48,7 @@ int agent_render_make(agent_render *r, vg_scrape *s, vg_prom_format fmt, int lev
         rc = vg_gzip_stream_write(c.g, NULL, 0, 1, &r->body);
     vg_gzip_stream_free(c.g);
     if (rc) {
-        agent_render_drop(r);
+        agent_render_release(r);
         return rc;
     }
     r->fmt = fmt;

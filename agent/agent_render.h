@@ -20,7 +20,7 @@
 
 /* Caller's storage. body is a whole gzip stream when ready; it is made in
  * one allocation sized from the last answer (growing it by doubling would
- * copy it and leave freed pieces behind) and freed when dropped. */
+ * copy it and leave freed pieces behind) and freed by agent_render_release. */
 typedef struct agent_render {
     vg_buf body;
     vg_prom_format fmt;
@@ -29,7 +29,8 @@ typedef struct agent_render {
 } agent_render;
 
 void agent_render_init(agent_render *r);
-/* Frees the body's memory; r may be initialised again. */
+/* Forget the answer and free its memory (the scrape it came from changed,
+ * or the end); r stays usable and remembers the last answer's size. */
 void agent_render_release(agent_render *r);
 
 /*
@@ -39,8 +40,5 @@ void agent_render_release(agent_render *r);
  * (ready false, body freed).
  */
 int agent_render_make(agent_render *r, vg_scrape *s, vg_prom_format fmt, int level, vg_buf *work);
-
-/* Forget the answer and free its memory (the scrape it came from changed). */
-void agent_render_drop(agent_render *r);
 
 #endif

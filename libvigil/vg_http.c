@@ -461,7 +461,7 @@ static int gzip_weight_in(const char *v, int *star)
     return gz;
 }
 
-static bool req_accepts_gzip(const vg_http_req *req)
+bool vg_http_req_accepts_gzip(const vg_http_req *req)
 {
     int gz = -1, star = -1;
     for (size_t i = 0; i < req->nheaders; i++) {
@@ -474,11 +474,6 @@ static bool req_accepts_gzip(const vg_http_req *req)
     if (gz >= 0)
         return gz > 0;
     return star > 0;
-}
-
-bool vg_http_req_accepts_gzip(const vg_http_req *req)
-{
-    return req_accepts_gzip(req);
 }
 
 /* ============================ metrics ============================ */
@@ -1553,7 +1548,7 @@ int vg_http_req_respond(vg_http_req *req, int status, const char *content_type,
         flags = 0;
     }
     bool close_conn = !req->keep_alive || c->srv->draining || c->peer_eof;
-    bool gz = (flags & VG_HTTP_F_GZIP_OK) && req_accepts_gzip(req);
+    bool gz = (flags & VG_HTTP_F_GZIP_OK) && vg_http_req_accepts_gzip(req);
     int qrc = conn_queue_response(c, req->label, req->start_ns, status, content_type,
                                   extra_headers, body, len, req->is_head, gz, close_conn,
                                   !close_conn && req->version_minor == 0);
@@ -1676,7 +1671,7 @@ int vg_http_req_stream_begin(vg_http_req *req, int status, const char *content_t
     c->stream = w;
     w->head_only = req->is_head;
     w->close_conn = !req->keep_alive || c->srv->draining || c->peer_eof;
-    w->gzip = (flags & VG_HTTP_F_GZIP_OK) && req_accepts_gzip(req);
+    w->gzip = (flags & VG_HTTP_F_GZIP_OK) && vg_http_req_accepts_gzip(req);
     /* HTTP/1.0 has no chunks: its body is collected (and gzipped whole) */
     w->chunked = req->version_minor == 1;
     if (w->chunked && w->gzip && !w->head_only && vg_gzip_stream_new(VG_GZIP_LEVEL_DEFAULT, &w->gz))

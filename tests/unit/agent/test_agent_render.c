@@ -70,9 +70,9 @@ static void test_same_text_as_encoder(void **st)
         assert_int_equal(gunzip(&r, got, cap), want.len);
         assert_memory_equal(got, want.data, want.len);
     }
-    /* dropped: freed, but the next make is sized from this one */
+    /* released: freed, but the next make is sized from this one */
     size_t last = r.body.len;
-    agent_render_drop(&r);
+    agent_render_release(&r);
     assert_false(r.ready);
     assert_null(r.body.data);
     assert_int_equal(r.last_len, last);
